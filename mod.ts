@@ -1,0 +1,91 @@
+/**
+ * webgpu-deep-learning: a deep-learning engine for Deno whose every kernel is
+ * a hand-written WGSL compute shader, driven by a TypeScript autograd tape,
+ * with an API shaped like TensorFlow.js.
+ *
+ * Importing this module acquires the WebGPU device (a top-level await), so
+ * ops can then be called synchronously, as in TensorFlow.js. If there is no
+ * adapter, the import still succeeds and the first op throws a DeviceError
+ * that says how to get one.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "./mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const x = wg.tensor([[1, 2], [3, 4]]);
+ * const g = wg.grad((x) => wg.sum(wg.square(x)))(x); // d/dx Σx² = 2x
+ * const [a, b, c, d] = await g.data();
+ * assertAlmostEquals(a + b + c + d, 20);
+ * ```
+ *
+ * @module
+ */
+import { ready } from "./src/gpu/runtime.ts";
+
+export { flush, ready } from "./src/gpu/runtime.ts";
+export {
+  CheckpointFormatError,
+  DatasetFormatError,
+  DeviceError,
+  DisposedTensorError,
+  DTypeError,
+  GPUAssertionError,
+  ShapeError,
+} from "./src/errors.ts";
+export {
+  type DType,
+  keep,
+  memory,
+  type MemoryInfo,
+  type NestedArray,
+  Tensor,
+  type TensorContainer,
+  tidy,
+  Variable,
+} from "./src/tensor.ts";
+export type { Shape } from "./src/shape.ts";
+export {
+  fill,
+  ones,
+  onesLike,
+  randomNormal,
+  randomUniform,
+  scalar,
+  tensor,
+  type TensorLike,
+  variable,
+  zeros,
+  zerosLike,
+} from "./src/ops/creation.ts";
+export {
+  abs,
+  add,
+  div,
+  elu,
+  exp,
+  leakyRelu,
+  log,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  reciprocal,
+  relu,
+  sigmoid,
+  sqrt,
+  square,
+  step,
+  sub,
+  tanh,
+} from "./src/ops/elementwise.ts";
+export { fusedMatMul, type FusedMatMulConfig, matMul } from "./src/ops/matmul.ts";
+export { argMax, argMin, max, mean, min, sum } from "./src/ops/reduce.ts";
+export { logSoftmax, softmax } from "./src/ops/softmax.ts";
+export { cast, oneHot, reshape, transpose } from "./src/ops/transform.ts";
+export { grad, grads, valueAndGrad, valueAndGrads, variableGrads } from "./src/autograd/gradients.ts";
+export * as losses from "./src/ops/losses.ts";
+
+// Acquire the device now so ops can be synchronous; a failure is kept and
+// rethrown, with how to fix it, by the first op that needs the GPU.
+await ready().catch(() => {});

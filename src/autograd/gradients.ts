@@ -1,0 +1,117 @@
+/**
+ * Gradient functions with TensorFlow.js semantics: grad, grads,
+ * valueAndGrad, valueAndGrads, variableGrads. Each runs f with a tape, then
+ * the backward pass, inside one tidy: only the value and the gradients
+ * survive, and the activations the tape saved are freed.
+ */
+import { ShapeError } from "../errors.ts";
+import { add } from "../ops/elementwise.ts";
+import { onesLike } from "../ops/creation.ts";
+import { formatShape, shapesEqual } from "../shape.ts";
+import { registeredVariables, type Tensor, tidy, type Variable } from "../tensor.ts";
+import { backprop, Tape, withTape } from "./tape.ts";
+
+/** Runs f(xs) on a tape and returns y and dy/dx for each x (null where x does not reach y). */
+function gradients(
+  f: () => Tensor,
+  xs: readonly Tensor[],
+  dy: Tensor | undefined,
+): { value: Tensor; grads: (Tensor | null)[] } {
+  const tape = new Tape();
+  tape.watch(xs);
+  try {
+    return tidy(() => {
+      const value = withTape(tape, f);
+      if (dy !== undefined && !shapesEqual(dy.shape, value.shape)) {
+        throw new ShapeError(
+          `gradients: dy ${formatShape(dy.shape)} must have the shape of f's result ${
+            formatShape(value.shape)
+          }`,
+        );
+      }
+      const seed = dy ?? onesLike(value);
+      const all = backprop(tape, value, seed, add);
+      const grads = xs.map((x) => all.get(x.id) ?? null);
+      return { value, grads: grads as Tensor[] };
+    });
+  } finally {
+    tape.release();
+  }
+}
+
+function requireAll(grads: (Tensor | null)[]): Tensor[] {
+  if (grads.some((g) => g === null)) {
+    throw new Error(
+      "Cannot compute the gradient of y = f(x) with respect to x: make sure f encloses " +
+        "all operations that lead from x to y",
+    );
+  }
+  return grads as Tensor[];
+}
+
+/** Returns x ↦ df/dx for f of one tensor (dy defaults to ones). */
+export function grad(f: (x: Tensor) => Tensor): (x: Tensor, dy?: Tensor) => Tensor {
+  return (x, dy) => {
+    const { value, grads } = gradients(() => f(x), [x], dy);
+    value.dispose();
+    return requireAll(grads)[0];
+  };
+}
+
+/** Returns xs ↦ [df/dx₀, df/dx₁, ...] for f of several tensors. */
+export function grads(f: (...xs: Tensor[]) => Tensor): (xs: Tensor[], dy?: Tensor) => Tensor[] {
+  return (xs, dy) => {
+    const { value, grads } = gradients(() => f(...xs), xs, dy);
+    value.dispose();
+    return requireAll(grads);
+  };
+}
+
+/** Like `grad`, but also returns f(x). */
+export function valueAndGrad(
+  f: (x: Tensor) => Tensor,
+): (x: Tensor, dy?: Tensor) => { value: Tensor; grad: Tensor } {
+  return (x, dy) => {
+    const { value, grads } = gradients(() => f(x), [x], dy);
+    return { value, grad: requireAll(grads)[0] };
+  };
+}
+
+/** Like `grads`, but also returns f(xs). */
+export function valueAndGrads(
+  f: (...xs: Tensor[]) => Tensor,
+): (xs: Tensor[], dy?: Tensor) => { value: Tensor; grads: Tensor[] } {
+  return (xs, dy) => {
+    const { value, grads } = gradients(() => f(...xs), xs, dy);
+    return { value, grads: requireAll(grads) };
+  };
+}
+
+/**
+ * Gradients of the scalar f() with respect to variables (all trainable ones
+ * by default), keyed by variable name; variables f does not use are left out.
+ */
+export function variableGrads(
+  f: () => Tensor,
+  varList: readonly Variable[] = registeredVariables().filter((v) => v.trainable),
+): { value: Tensor; grads: Record<string, Tensor> } {
+  const { value, grads } = gradients(
+    () => {
+      const y = f();
+      if (y.rank !== 0) {
+        throw new ShapeError(`variableGrads: f must return a scalar, got ${formatShape(y.shape)}`);
+      }
+      return y;
+    },
+    varList,
+    undefined,
+  );
+  const named: Record<string, Tensor> = {};
+  varList.forEach((v, i) => {
+    if (grads[i] !== null) named[v.name] = grads[i]!;
+  });
+  if (Object.keys(named).length === 0) {
+    throw new Error("variableGrads: no variable in the list is connected to the result of f");
+  }
+  return { value, grads: named };
+}

@@ -1,0 +1,293 @@
+/**
+ * The WebGPU runtime: one device per process, a pipeline cache keyed by kernel
+ * variant, the buffer pool, and command batching. Every op records its
+ * dispatch into one open compute pass; nothing is submitted until a readback,
+ * an explicit `flush()` (the end of a training step), or a full uniform arena.
+ */
+import { DeviceError, GPUAssertionError } from "../errors.ts";
+import { acquireDevice, type GPUContext } from "./device.ts";
+import { BufferPool } from "./buffer_pool.ts";
+import {
+  encodeUniforms,
+  type Kernel,
+  kernelKey,
+  kernelSource,
+  uniformLayout,
+  type UniformValues,
+} from "./kernel.ts";
+
+/** Bytes of uniform data recorded between two submits before we submit anyway. */
+const UNIFORM_ARENA_BYTES = 1 << 20;
+/** Released bytes awaiting a submit before we submit anyway (a loop that never reads back). */
+const PENDING_RELEASE_BYTES = 256 << 20;
+/** Words of the GPU assertion buffer: [code, detail0, detail1, detail2]. */
+const STATUS_WORDS = 4;
+
+/** Formats a failed GPU check; registered by the op that binds the status buffer. */
+export type AssertionMessage = (details: Uint32Array) => string;
+const assertionMessages = new Map<number, AssertionMessage>();
+
+/** Registers the message of GPU assertion `code` (a kernel writes it to the status buffer). */
+export function defineAssertion(code: number, message: AssertionMessage): void {
+  assertionMessages.set(code, message);
+}
+
+interface CachedPipeline {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  hasUniforms: boolean;
+}
+
+export class Runtime {
+  readonly ctx: GPUContext;
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  /** A storage buffer that checking kernels write a failure code into; read with every readback. */
+  readonly statusBuffer: GPUBuffer;
+
+  readonly #pipelines = new Map<string, CachedPipeline>();
+  readonly #uniformAlign: number;
+  readonly #uniformBuffer: GPUBuffer;
+  readonly #uniformStaging = new ArrayBuffer(UNIFORM_ARENA_BYTES);
+  readonly #uniformView = new DataView(this.#uniformStaging);
+  #uniformUsed = 0;
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #lost: string | null = null;
+  #validationErrors: string[] = [];
+  /** Submits so far; a training step should add exactly one. */
+  submits = 0;
+  dispatches = 0;
+
+  constructor(ctx: GPUContext) {
+    this.ctx = ctx;
+    this.device = ctx.device;
+    this.pool = new BufferPool(ctx.device);
+    this.#uniformAlign = ctx.device.limits.minUniformBufferOffsetAlignment;
+    this.#uniformBuffer = ctx.device.createBuffer({
+      size: UNIFORM_ARENA_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.statusBuffer = ctx.device.createBuffer({
+      size: STATUS_WORDS * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    ctx.device.lost.then((info) => {
+      this.#lost = info.message || info.reason || "unknown reason";
+    });
+    ctx.device.addEventListener("uncapturederror", (event) => {
+      this.#validationErrors.push((event as GPUUncapturedErrorEvent).error.message);
+    });
+  }
+
+  /** Throws if the device is gone, so the failure surfaces at the call that needs it. */
+  check(): void {
+    if (this.#lost !== null) {
+      throw new DeviceError(
+        `the WebGPU device was lost (${this.#lost}); tensors on it are gone. ` +
+          "Restart the process to get a new device.",
+      );
+    }
+  }
+
+  /** Records one dispatch of `kernel` (variant `variant`) into the open compute pass. */
+  dispatch<V>(
+    kernel: Kernel<V>,
+    variant: V,
+    buffers: readonly GPUBuffer[],
+    uniforms: UniformValues,
+    workgroups: readonly [number, number?, number?],
+  ): void {
+    this.check();
+    if (this.pool.pendingBytes > PENDING_RELEASE_BYTES) this.flush();
+    const cached = this.#pipeline(kernel, variant);
+    const layout = uniformLayout(kernel as Kernel<unknown>);
+    const entries: GPUBindGroupEntry[] = [];
+    if (cached.hasUniforms) {
+      if (this.#uniformUsed + layout.byteSize > UNIFORM_ARENA_BYTES) this.flush();
+      const offset = this.#uniformUsed;
+      encodeUniforms(kernel.name, layout, uniforms, this.#uniformView, offset);
+      this.#uniformUsed = Math.ceil((offset + layout.byteSize) / this.#uniformAlign) *
+        this.#uniformAlign;
+      entries.push({
+        binding: 0,
+        resource: { buffer: this.#uniformBuffer, offset, size: layout.byteSize },
+      });
+    }
+    const first = entries.length;
+    buffers.forEach((buffer, i) => entries.push({ binding: first + i, resource: { buffer } }));
+    const bindGroup = this.device.createBindGroup({ layout: cached.layout, entries });
+    const pass = this.#openPass();
+    pass.setPipeline(cached.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+    this.dispatches++;
+  }
+
+  /** Records a buffer-to-buffer copy, in order with the dispatches around it. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number) {
+    this.check();
+    this.#closePass();
+    this.#openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Uploads CPU data into a buffer (before any command still unsubmitted; see BufferPool.release). */
+  upload(buffer: GPUBuffer, data: ArrayBufferView): void {
+    this.check();
+    this.device.queue.writeBuffer(
+      buffer,
+      0,
+      data.buffer as ArrayBuffer,
+      data.byteOffset,
+      Math.ceil(data.byteLength / 4) * 4,
+    );
+  }
+
+  /** Submits everything recorded so far as one command buffer. */
+  flush(): void {
+    this.check();
+    if (this.#encoder === null) {
+      this.pool.recycle();
+      return;
+    }
+    this.#closePass();
+    if (this.#uniformUsed > 0) {
+      this.device.queue.writeBuffer(this.#uniformBuffer, 0, this.#uniformStaging, 0, this.#uniformUsed);
+    }
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.submits++;
+    this.#encoder = null;
+    this.#uniformUsed = 0;
+    this.pool.recycle();
+  }
+
+  /**
+   * Reads `bytes` bytes of `buffer` back to the CPU, together with the GPU
+   * status words, and throws the first failed GPU assertion or WebGPU
+   * validation error, so neither goes unnoticed.
+   */
+  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const padded = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({
+      size: padded + STATUS_WORDS * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    try {
+      if (padded > 0) this.copy(buffer, 0, staging, 0, padded);
+      this.copy(this.statusBuffer, 0, staging, padded, STATUS_WORDS * 4);
+      this.flush();
+      await staging.mapAsync(GPUMapMode.READ);
+      this.check();
+      const mapped = staging.getMappedRange();
+      const data = mapped.slice(0, bytes);
+      const status = new Uint32Array(mapped.slice(padded, padded + STATUS_WORDS * 4));
+      staging.unmap();
+      this.#throwPendingErrors(status);
+      return data;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  #throwPendingErrors(status: Uint32Array): void {
+    if (this.#validationErrors.length > 0) {
+      const errors = this.#validationErrors.splice(0);
+      throw new Error(`WebGPU validation error (an engine bug): ${errors.join("; ")}`);
+    }
+    if (status[0] !== 0) {
+      this.device.queue.writeBuffer(this.statusBuffer, 0, new Uint32Array(STATUS_WORDS));
+      const message = assertionMessages.get(status[0]);
+      throw new GPUAssertionError(
+        message ? message(status.subarray(1)) : `GPU check ${status[0]} failed`,
+      );
+    }
+  }
+
+  #openEncoder(): GPUCommandEncoder {
+    return this.#encoder ??= this.device.createCommandEncoder();
+  }
+
+  #openPass(): GPUComputePassEncoder {
+    return this.#pass ??= this.#openEncoder().beginComputePass();
+  }
+
+  #closePass(): void {
+    this.#pass?.end();
+    this.#pass = null;
+  }
+
+  #pipeline<V>(kernel: Kernel<V>, variant: V): CachedPipeline {
+    const key = kernelKey(kernel, variant);
+    let cached = this.#pipelines.get(key);
+    if (cached) return cached;
+    const hasUniforms = kernel.uniforms.length > 0;
+    const layoutEntries: GPUBindGroupLayoutEntry[] = [];
+    if (hasUniforms) {
+      layoutEntries.push({
+        binding: 0,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: "uniform" },
+      });
+    }
+    for (const b of kernel.bindings(variant)) {
+      layoutEntries.push({
+        binding: layoutEntries.length,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b.access === "read" ? "read-only-storage" : "storage" },
+      });
+    }
+    const layout = this.device.createBindGroupLayout({ entries: layoutEntries });
+    const module = this.device.createShaderModule({
+      label: key,
+      code: kernelSource(kernel, variant),
+    });
+    const pipeline = this.device.createComputePipeline({
+      label: key,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: "main" },
+    });
+    cached = { pipeline, layout, hasUniforms };
+    this.#pipelines.set(key, cached);
+    return cached;
+  }
+}
+
+let current: Runtime | null = null;
+let failure: DeviceError | null = null;
+let pending: Promise<Runtime> | null = null;
+
+/**
+ * Acquires the device once per process. Resolves to the runtime, or rejects
+ * with a DeviceError saying what is missing and how to get it.
+ */
+export function ready(): Promise<Runtime> {
+  pending ??= acquireDevice().then(
+    (ctx) => (current = new Runtime(ctx)),
+    (error) => {
+      failure = error instanceof DeviceError
+        ? error
+        : new DeviceError(`could not create a WebGPU device: ${error}`);
+      throw failure;
+    },
+  );
+  return pending;
+}
+
+/** The runtime, for synchronous ops; throws the acquisition error if there is no device. */
+export function runtime(): Runtime {
+  if (current) return current;
+  if (failure) throw failure;
+  throw new DeviceError(
+    "the WebGPU device is not ready yet: `await wg.ready()` before the first op " +
+      "(importing mod.ts does this for you).",
+  );
+}
+
+/**
+ * Submits the ops recorded so far. Call it at the end of a training step
+ * that reads nothing back: the step then costs one submit, and the buffers
+ * it released become reusable.
+ */
+export function flush(): void {
+  runtime().flush();
+}

@@ -1,0 +1,104 @@
+/**
+ * Losses, reduced to their mean as TensorFlow.js does by default (the mean
+ * over elements; for the softmax losses, over examples). Argument order is
+ * tfjs's: labels first.
+ */
+import { LABEL_OUT_OF_RANGE, softmaxCrossEntropyKernel } from "../../shaders/softmax.ts";
+import { grid1D } from "../../shaders/_wgsl.ts";
+import { record } from "../autograd/tape.ts";
+import { ShapeError } from "../errors.ts";
+import { defineAssertion, runtime } from "../gpu/runtime.ts";
+import { formatShape, shapesEqual } from "../shape.ts";
+import { empty, type Tensor } from "../tensor.ts";
+import { asTensor, checkDType } from "./_util.ts";
+import { abs, mul, sigmoidCrossEntropyWithLogits, square, sub } from "./elementwise.ts";
+import { mean } from "./reduce.ts";
+import { reshape } from "./transform.ts";
+
+defineAssertion(
+  LABEL_OUT_OF_RANGE,
+  ([label, row, classes]) =>
+    `sparseSoftmaxCrossEntropy: label ${label | 0} of example ${row} is out of range [0, ${classes})`,
+);
+
+function checkSameShape(op: string, labels: Tensor, predictions: Tensor): void {
+  checkDType(op, "labels", labels);
+  checkDType(op, "predictions", predictions);
+  if (!shapesEqual(labels.shape, predictions.shape)) {
+    throw new ShapeError(
+      `${op}: labels ${formatShape(labels.shape)} and predictions ${
+        formatShape(predictions.shape)
+      } differ in shape`,
+    );
+  }
+}
+
+/** mean((predictions - labels)²) */
+export function meanSquaredError(labels: Tensor, predictions: Tensor): Tensor {
+  checkSameShape("meanSquaredError", labels, predictions);
+  return mean(square(sub(predictions, labels)));
+}
+
+/** mean(|predictions - labels|) (Keras: mean absolute error). */
+export function absoluteDifference(labels: Tensor, predictions: Tensor): Tensor {
+  checkSameShape("absoluteDifference", labels, predictions);
+  return mean(abs(sub(predictions, labels)));
+}
+
+/** Binary cross-entropy of labels in [0, 1] against logits, stable for any logit. */
+export function sigmoidCrossEntropy(labels: Tensor, logits: Tensor): Tensor {
+  checkSameShape("sigmoidCrossEntropy", labels, logits);
+  return mean(sigmoidCrossEntropyWithLogits(logits, labels));
+}
+
+/** Cross-entropy of softmax(logits) against one-hot (or probability) labels, [batch, classes]. */
+export function softmaxCrossEntropy(labels: Tensor, logits: Tensor): Tensor {
+  const z = asTensor(logits);
+  const y = asTensor(labels);
+  checkSameShape("softmaxCrossEntropy", y, z);
+  return fusedSoftmaxCrossEntropy("softmaxCrossEntropy", y, z, false);
+}
+
+/** Cross-entropy of softmax(logits) [batch, classes] against int32 class indices [batch]. */
+export function sparseSoftmaxCrossEntropy(labels: Tensor, logits: Tensor): Tensor {
+  const z = asTensor(logits);
+  const y = asTensor(labels);
+  checkDType("sparseSoftmaxCrossEntropy", "labels", y, "int32");
+  checkDType("sparseSoftmaxCrossEntropy", "logits", z);
+  if (z.rank < 1 || !shapesEqual(y.shape, z.shape.slice(0, -1))) {
+    throw new ShapeError(
+      `sparseSoftmaxCrossEntropy: labels ${formatShape(y.shape)} must be logits ${formatShape(z.shape)} ` +
+        "without the last (class) axis",
+    );
+  }
+  return fusedSoftmaxCrossEntropy("sparseSoftmaxCrossEntropy", y, z, true);
+}
+
+/** One kernel gives the per-example loss and dz = softmax·Σy - y; the mean's gradient scales dz. */
+function fusedSoftmaxCrossEntropy(op: string, labels: Tensor, logits: Tensor, sparse: boolean): Tensor {
+  const c = logits.shape[logits.rank - 1] ?? 0;
+  if (c === 0) throw new ShapeError(`${op}: logits ${formatShape(logits.shape)} have no classes`);
+  const rows = logits.size / c;
+  const rowLoss = empty(logits.shape.slice(0, -1));
+  const dz = empty(logits.shape);
+  const rt = runtime();
+  if (rows > 0) {
+    rt.dispatch(
+      softmaxCrossEntropyKernel,
+      { sparse },
+      [
+        logits.buffer,
+        labels.buffer,
+        rowLoss.buffer,
+        dz.buffer,
+        ...(sparse ? [rt.statusBuffer] : []),
+      ],
+      { rows, c },
+      grid1D(rows),
+    );
+  }
+  // dlogits = dLoss_row · (softmax·Σy - y), dz computed in the forward pass
+  record(rowLoss, [logits], (dLoss, [dz]) => [mul(dz, reshape(dLoss, [...dLoss.shape, 1]))], [dz]);
+  dz.dispose(); // the tape holds a view when it recorded one
+  return mean(rowLoss);
+}

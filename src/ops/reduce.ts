@@ -1,0 +1,142 @@
+/**
+ * Reductions: sum, mean, max, min with `axis` and `keepDims`; argMax, argMin.
+ * Each is one kernel over x seen as [outer, R, inner]: reduced axes that are
+ * not adjacent are first transposed to the end.
+ */
+import { reduceKernel, type ReduceOp, scatterArgKernel } from "../../shaders/reduce.ts";
+import { grid1D } from "../../shaders/_wgsl.ts";
+import { record } from "../autograd/tape.ts";
+import { runtime } from "../gpu/runtime.ts";
+import { normalizeAxes, type Shape, shapesEqual, sizeOf } from "../shape.ts";
+import { empty, type Tensor } from "../tensor.ts";
+import { asTensor, checkDType } from "./_util.ts";
+import { broadcastTo, mul } from "./elementwise.ts";
+import { reshape, transpose } from "./transform.ts";
+
+/** x as [outer, R, inner] reduced over R; `scale` multiplies a sum (1/R for a mean). */
+function reduceCore(op: ReduceOp, x: Tensor, outer: number, r: number, inner: number, scale = 1): Tensor {
+  const out = empty([outer, inner], op.startsWith("arg") ? "int32" : "float32");
+  const outputs = outer * inner;
+  if (outputs === 0) return out;
+  // Few, long reductions get a workgroup each; many short ones a thread each.
+  const perWorkgroup = r >= 256 && outputs < 2048;
+  runtime().dispatch(
+    reduceKernel,
+    { op, perWorkgroup },
+    [x.buffer, out.buffer],
+    { outer, r, inner, scale },
+    perWorkgroup ? grid1D(outputs, 1) : grid1D(outputs),
+  );
+  return out;
+}
+
+/** Plans a reduction over `axes`: the tensor to reduce (transposed if needed) and its [outer, R, inner]. */
+function plan(x: Tensor, axes: readonly number[]) {
+  const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+  const source = contiguous
+    ? x
+    : transpose(x, [...x.shape.keys()].filter((a) => !axes.includes(a)).concat(axes));
+  const first = contiguous ? axes[0] ?? 0 : x.rank - axes.length;
+  const r = sizeOf(axes.map((a) => x.shape[a]));
+  const outer = sizeOf(source.shape.slice(0, first));
+  return { source, outer, r, inner: source.size / Math.max(1, outer * r) || 0 };
+}
+
+function outShape(x: Tensor, axes: readonly number[], keepDims: boolean): number[] {
+  return keepDims
+    ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+    : x.shape.filter((_, i) => !axes.includes(i));
+}
+
+function reduce(
+  op: "sum" | "mean" | "max" | "min",
+  input: Tensor,
+  axis: number | readonly number[] | undefined,
+  keepDims: boolean,
+): Tensor {
+  const x = asTensor(input);
+  checkDType(op, "x", x);
+  const axes = normalizeAxes(op, axis, x.rank);
+  const { source, outer, r, inner } = plan(x, axes);
+  const kernelOp = op === "mean" ? "sum" : op;
+  const scale = op === "mean" ? 1 / r : 1;
+  const x3 = reshape(source, [outer, r, inner]);
+  const y2 = reduceCore(kernelOp, x3, outer, r, inner, scale);
+  record(y2, [x3], (dy, [x3]) => {
+    const dy3 = reshape(dy, [outer, 1, inner]);
+    if (kernelOp === "sum") {
+      // d(sum)/dx = 1 (× scale for a mean), broadcast back over R
+      const dx = broadcastTo(dy3, x3.shape);
+      return [scale === 1 ? dx : mul(dx, scale)];
+    }
+    // max/min: the gradient goes to the first arg-max, like the forward's tie rule
+    return [scatterArg(reduceCore(op === "max" ? "argMax" : "argMin", x3, outer, r, inner), dy, x3.shape)];
+  });
+  return reshape(y2, outShape(x, axes, keepDims));
+}
+
+function scatterArg(idx: Tensor, dy: Tensor, shape: Shape): Tensor {
+  const dx = empty(shape);
+  const [outer, r, inner] = shape;
+  if (dx.size > 0) {
+    runtime().dispatch(
+      scatterArgKernel,
+      undefined,
+      [idx.buffer, dy.buffer, dx.buffer],
+      { outer, r, inner },
+      grid1D(dx.size),
+    );
+  }
+  return dx;
+}
+
+/** Sum over `axis` (all axes if omitted). */
+export function sum(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  return reduce("sum", x, axis, keepDims);
+}
+
+/** Mean over `axis` (all axes if omitted). */
+export function mean(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  return reduce("mean", x, axis, keepDims);
+}
+
+/** Maximum over `axis`; the gradient goes to the first maximal element. */
+export function max(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  return reduce("max", x, axis, keepDims);
+}
+
+/** Minimum over `axis`; the gradient goes to the first minimal element. */
+export function min(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  return reduce("min", x, axis, keepDims);
+}
+
+function argReduce(op: "argMax" | "argMin", input: Tensor, axis: number): Tensor {
+  const x = asTensor(input);
+  checkDType(op, "x", x);
+  const axes = normalizeAxes(op, axis, x.rank);
+  const { source, outer, r, inner } = plan(x, axes);
+  const y = reduceCore(op, source, outer, r, inner);
+  const out = y.view(outShape(x, axes, false));
+  y.dispose();
+  return out;
+}
+
+/** Index (int32) of the largest value along `axis` (default 0, as in TensorFlow.js); the first on ties. */
+export function argMax(x: Tensor, axis = 0): Tensor {
+  return argReduce("argMax", x, axis);
+}
+
+/** Index (int32) of the smallest value along `axis`; the first on ties. */
+export function argMin(x: Tensor, axis = 0): Tensor {
+  return argReduce("argMin", x, axis);
+}
+
+/** @internal Sums `dy` over the dimensions that broadcasting added, back to `shape`. */
+export function sumTo(dy: Tensor, shape: Shape): Tensor {
+  if (shapesEqual(dy.shape, shape)) return dy;
+  const offset = dy.rank - shape.length;
+  const axes = dy.shape.map((_, i) => i).filter((i) =>
+    i < offset || (shape[i - offset] === 1 && dy.shape[i] !== 1)
+  );
+  return reshape(sum(dy, axes, true), shape);
+}

@@ -1,0 +1,278 @@
+/**
+ * Tensor: a shape, a dtype and a reference-counted GPU buffer; plus the
+ * lifetime rules around it (dispose, tidy scopes, keep) and memory accounting.
+ */
+import { DisposedTensorError, DTypeError, ShapeError } from "./errors.ts";
+import { runtime } from "./gpu/runtime.ts";
+import { formatShape, type Shape, shapesEqual, sizeOf } from "./shape.ts";
+
+/** Element types. Booleans are float32 0/1, as in most of the lessons. */
+export type DType = "float32" | "int32";
+
+/** Typed array of a dtype. */
+export type DataOf<D extends DType> = D extends "int32" ? Int32Array : Float32Array;
+
+/** Nested number arrays, as `array()` returns them. */
+export type NestedArray = number | NestedArray[];
+
+/** A GPU buffer shared by the tensors that view it (reshape, saved activations). */
+/** @internal */
+export class Storage {
+  refs = 1;
+  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {
+    live.bytes += bytes;
+  }
+  release(): void {
+    if (--this.refs > 0) return;
+    live.bytes -= this.bytes;
+    runtime().pool.release(this.buffer);
+  }
+}
+
+const live = { tensors: 0, bytes: 0 };
+let nextId = 0;
+
+/** A multi-dimensional array on the GPU. Create one with `wg.tensor()`; free it with `dispose()` or `wg.tidy()`. */
+export class Tensor {
+  /** Unique id, for debugging and the gradient tape. */
+  readonly id = nextId++;
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
+  #storage: Storage | null;
+  /** Set by `wg.keep()` and for variables: an enclosing `tidy` does not dispose it. */
+  kept = false;
+
+  /** @internal Use `wg.tensor()` and the ops to create tensors. */
+  constructor(shape: Shape, dtype: DType, storage: Storage, tracked = true) {
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.size = sizeOf(shape);
+    this.#storage = storage;
+    live.tensors++;
+    if (tracked) scopes.at(-1)?.add(this);
+  }
+
+  /** Number of dimensions. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.#storage === null;
+  }
+
+  /** @internal The GPU buffer; throws if the tensor was disposed. */
+  get buffer(): GPUBuffer {
+    return this.#live().buffer;
+  }
+
+  /** Reads the values back: Float32Array for float32, Int32Array for int32. */
+  async data(): Promise<Float32Array | Int32Array> {
+    const storage = this.#live();
+    const bytes = await runtime().read(storage.buffer, this.size * 4);
+    return this.dtype === "int32" ? new Int32Array(bytes) : new Float32Array(bytes);
+  }
+
+  /** Reads the values back as nested arrays (a number for a scalar). */
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+
+  /** Frees the GPU memory (once no other view shares it). Safe to call twice. */
+  dispose(): void {
+    if (this.#storage === null) return;
+    this.#storage.release();
+    this.#storage = null;
+    live.tensors--;
+  }
+
+  /** @internal A new tensor of another shape over the same buffer (reshape, saved activations). */
+  view(shape: Shape, tracked = true): Tensor {
+    return new Tensor(shape, this.dtype, this.retainStorage(), tracked);
+  }
+
+  /** @internal Adds a reference to the buffer, for a new tensor that shares it. */
+  retainStorage(): Storage {
+    const storage = this.#live();
+    storage.refs++;
+    return storage;
+  }
+
+  /** @internal Makes this tensor hold `source`'s buffer (for `Variable.assign`). */
+  protected adopt(source: Tensor): void {
+    const storage = source.retainStorage();
+    this.#storage?.release();
+    this.#storage = storage;
+  }
+
+  toString(): string {
+    return `Tensor(${formatShape(this.shape)}, ${this.dtype}${this.isDisposed ? ", disposed" : ""})`;
+  }
+
+  #live(): Storage {
+    if (this.#storage === null) {
+      throw new DisposedTensorError(
+        `${this} was used after it was disposed (by dispose() or the end of a tidy); ` +
+          "return it from the tidy or wg.keep() it to use it later",
+      );
+    }
+    return this.#storage;
+  }
+}
+
+/** Trainable and other variables by name, as `variableGrads` finds them. */
+const variables = new Map<string, Variable>();
+
+/** A mutable tensor holding model state; `tidy` never disposes it. */
+export class Variable extends Tensor {
+  readonly name: string;
+  trainable: boolean;
+
+  /** @internal Use `wg.variable()`. */
+  constructor(initial: Tensor, trainable: boolean, name: string) {
+    if (variables.has(name)) {
+      throw new Error(`variable: the name '${name}' is already taken by a live variable`);
+    }
+    super(initial.shape, initial.dtype, initial.retainStorage(), false);
+    this.kept = true;
+    this.trainable = trainable;
+    this.name = name;
+    variables.set(name, this);
+  }
+
+  /** Replaces the value with `value`'s (same shape and dtype), sharing its buffer. */
+  assign(value: Tensor): void {
+    if (value.dtype !== this.dtype) {
+      throw new DTypeError(
+        `assign to variable '${this.name}': it is ${this.dtype}, the value ${value.dtype}`,
+      );
+    }
+    if (!shapesEqual(value.shape, this.shape)) {
+      throw new ShapeError(
+        `assign to variable '${this.name}': its shape is ${formatShape(this.shape)}, ` +
+          `the value's ${formatShape(value.shape)}`,
+      );
+    }
+    this.adopt(value);
+  }
+
+  override dispose(): void {
+    if (variables.get(this.name) === this) variables.delete(this.name);
+    super.dispose();
+  }
+}
+
+/** Live variables, in creation order. */
+export function registeredVariables(): Variable[] {
+  return [...variables.values()];
+}
+
+/** @internal Allocates an uninitialized tensor (outputs of kernels). */
+export function empty(shape: Shape, dtype: DType = "float32"): Tensor {
+  const bytes = sizeOf(shape) * 4;
+  return new Tensor(shape, dtype, new Storage(runtime().pool.acquire(bytes), bytes));
+}
+
+/** @internal Creates a tensor holding `data`. */
+export function fromData(data: Float32Array | Int32Array, shape: Shape): Tensor {
+  const t = empty(shape, data instanceof Int32Array ? "int32" : "float32");
+  if (data.length > 0) runtime().upload(t.buffer, data);
+  return t;
+}
+
+// ---- lifetime scopes ----
+
+const scopes: Set<Tensor>[] = [];
+
+/** Values `tidy` can return: tensors nested in arrays and plain objects are kept. */
+export type TensorContainer =
+  | void
+  | number
+  | string
+  | boolean
+  | Tensor
+  | TensorContainer[]
+  | { [key: string]: TensorContainer };
+
+/**
+ * Runs `fn` and disposes every tensor it created, except those it returns
+ * (found inside arrays and plain objects) and those kept with `keep`.
+ */
+export function tidy<T extends TensorContainer>(fn: () => T): T {
+  scopes.push(new Set());
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) {
+      throw new TypeError("tidy(fn): fn returned a Promise; tidy only takes synchronous functions");
+    }
+  } catch (error) {
+    disposeScope(scopes.pop()!, new Set());
+    throw error;
+  }
+  const scope = scopes.pop()!;
+  const returned = new Set<Tensor>();
+  collectTensors(result, returned);
+  disposeScope(scope, returned);
+  const parent = scopes.at(-1);
+  if (parent) { for (const t of returned) if (scope.has(t)) parent.add(t); }
+  return result;
+}
+
+function disposeScope(scope: Set<Tensor>, returned: Set<Tensor>): void {
+  for (const t of scope) if (!t.kept && !returned.has(t)) t.dispose();
+}
+
+/** Finds the tensors inside a value returned from a tidy. */
+export function collectTensors(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (Array.isArray(value)) { for (const v of value) collectTensors(v, into); }
+  else if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectTensors(v, into);
+  }
+}
+
+/** Marks a tensor so that no enclosing `tidy` disposes it; returns it. */
+export function keep<T extends Tensor>(t: T): T {
+  t.kept = true;
+  return t;
+}
+
+/** Tensor and GPU memory in use, as `tf.memory()` reports it, plus pool counts. */
+export interface MemoryInfo {
+  /** Live Tensor objects. */
+  numTensors: number;
+  /** Bytes of tensor data (views of one buffer count once). */
+  numBytes: number;
+  /** GPU buffers the pool has created and not destroyed, in use or free. */
+  numGPUBuffers: number;
+  /** Bytes of those buffers. */
+  numGPUBytes: number;
+}
+
+/** Reports live tensors and GPU buffers. */
+export function memory(): MemoryInfo {
+  const pool = runtime().pool.stats();
+  return {
+    numTensors: live.tensors,
+    numBytes: live.bytes,
+    numGPUBuffers: pool.numBuffers,
+    numGPUBytes: pool.numBytes,
+  };
+}
+
+function nest(data: Float32Array | Int32Array, shape: Shape): NestedArray {
+  if (shape.length === 0) return data[0];
+  const build = (offset: number, dim: number): NestedArray[] => {
+    const n = shape[dim];
+    const stride = sizeOf(shape.slice(dim + 1));
+    const out: NestedArray[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      out[i] = dim === shape.length - 1 ? data[offset + i] : build(offset + i * stride, dim + 1);
+    }
+    return out;
+  };
+  return build(0, 0);
+}

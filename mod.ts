@@ -21,9 +21,17 @@
  *
  * @module
  */
-import { ready } from "./src/gpu/runtime.ts";
+import { ready as acquireRuntime } from "./src/gpu/runtime.ts";
 
-export { flush, ready } from "./src/gpu/runtime.ts";
+export { flush } from "./src/gpu/runtime.ts";
+
+/**
+ * Resolves once the WebGPU device is acquired (importing this module already
+ * waits for it); rejects with a DeviceError saying how to get an adapter.
+ */
+export async function ready(): Promise<void> {
+  await acquireRuntime();
+}
 export {
   CheckpointFormatError,
   DatasetFormatError,
@@ -84,8 +92,11 @@ export { argMax, argMin, max, mean, min, sum } from "./src/ops/reduce.ts";
 export { logSoftmax, softmax } from "./src/ops/softmax.ts";
 export { cast, oneHot, reshape, transpose } from "./src/ops/transform.ts";
 export { grad, grads, valueAndGrad, valueAndGrads, variableGrads } from "./src/autograd/gradients.ts";
+/** Optimizers as in `tf.train`, with Keras's update rules and defaults. */
+export * as train from "./src/optimizers/train_namespace.ts";
+/** Losses as in `tf.losses`, reduced to their mean; labels come first. */
 export * as losses from "./src/ops/losses.ts";
 
 // Acquire the device now so ops can be synchronous; a failure is kept and
 // rethrown, with how to fix it, by the first op that needs the GPU.
-await ready().catch(() => {});
+await acquireRuntime().catch(() => {});

@@ -1,6 +1,7 @@
 /** Shape arithmetic shared by the ops: sizes, strides, broadcasting, axes. */
 import { ShapeError } from "./errors.ts";
 
+/** Dimensions of a tensor, outermost first (row-major). */
 export type Shape = readonly number[];
 
 /** Number of elements of a shape (1 for a scalar). */

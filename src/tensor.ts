@@ -36,7 +36,9 @@ let nextId = 0;
 export class Tensor {
   /** Unique id, for debugging and the gradient tape. */
   readonly id = nextId++;
+  /** Dimensions, outermost first. */
   readonly shape: Shape;
+  /** Element type. */
   readonly dtype: DType;
   /** Number of elements. */
   readonly size: number;
@@ -59,6 +61,7 @@ export class Tensor {
     return this.shape.length;
   }
 
+  /** Whether `dispose()` has run (the tensor can no longer be used). */
   get isDisposed(): boolean {
     return this.#storage === null;
   }
@@ -100,6 +103,20 @@ export class Tensor {
     return storage;
   }
 
+  /**
+   * @internal The buffer, made exclusive to this tensor first (copied if a
+   * view or another variable shares it), so a kernel may update it in place.
+   */
+  exclusiveBuffer(): GPUBuffer {
+    const storage = this.#live();
+    if (storage.refs === 1) return storage.buffer;
+    const copy = new Storage(runtime().pool.acquire(storage.bytes), storage.bytes);
+    runtime().copy(storage.buffer, 0, copy.buffer, 0, storage.bytes);
+    storage.release();
+    this.#storage = copy;
+    return copy.buffer;
+  }
+
   /** @internal Makes this tensor hold `source`'s buffer (for `Variable.assign`). */
   protected adopt(source: Tensor): void {
     const storage = source.retainStorage();
@@ -107,6 +124,7 @@ export class Tensor {
     this.#storage = storage;
   }
 
+  /** `Tensor([2,3], float32)`. */
   toString(): string {
     return `Tensor(${formatShape(this.shape)}, ${this.dtype}${this.isDisposed ? ", disposed" : ""})`;
   }
@@ -127,7 +145,9 @@ const variables = new Map<string, Variable>();
 
 /** A mutable tensor holding model state; `tidy` never disposes it. */
 export class Variable extends Tensor {
+  /** Unique among live variables; the key of its gradient in `variableGrads`. */
   readonly name: string;
+  /** Whether `variableGrads` (and optimizers) update it by default. */
   trainable: boolean;
 
   /** @internal Use `wg.variable()`. */
@@ -158,10 +178,16 @@ export class Variable extends Tensor {
     this.adopt(value);
   }
 
+  /** Frees the value and the name. */
   override dispose(): void {
     if (variables.get(this.name) === this) variables.delete(this.name);
     super.dispose();
   }
+}
+
+/** The live variable called `name`, if any. */
+export function variableByName(name: string): Variable | undefined {
+  return variables.get(name);
 }
 
 /** Live variables, in creation order. */
@@ -180,6 +206,21 @@ export function fromData(data: Float32Array | Int32Array, shape: Shape): Tensor 
   const t = empty(shape, data instanceof Int32Array ? "int32" : "float32");
   if (data.length > 0) runtime().upload(t.buffer, data);
   return t;
+}
+
+/**
+ * @internal Overwrites a tensor's values from the CPU, in place (batch
+ * inputs reused across training steps). Submits pending commands first:
+ * `queue.writeBuffer` would otherwise land before commands that still read
+ * the old values.
+ */
+export function writeData(t: Tensor, data: Float32Array | Int32Array): void {
+  if (data.length !== t.size) {
+    throw new ShapeError(`writeData: ${data.length} values for ${t}`);
+  }
+  const rt = runtime();
+  if (rt.hasPendingWork) rt.flush();
+  rt.upload(t.exclusiveBuffer(), data);
 }
 
 // ---- lifetime scopes ----

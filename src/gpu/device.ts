@@ -33,12 +33,13 @@ const RAISED_LIMITS = [
 ] as const;
 
 /**
- * Requests an adapter and a device. Throws DeviceError naming what is missing.
- * `gpu` is injectable so the missing-WebGPU path can be tested.
+ * Requests an adapter and a device from `gpu` (normally `navigator.gpu`).
+ * Throws DeviceError naming what is missing.
+ * NOTE: `gpu` has no default, so `acquireDevice(undefined)` means "no WebGPU"
+ * (a default would silently turn it into `navigator.gpu`); this keeps the
+ * missing-WebGPU path testable.
  */
-export async function acquireDevice(
-  gpu: GPU | undefined = (globalThis.navigator as Navigator | undefined)?.gpu,
-): Promise<GPUContext> {
+export async function acquireDevice(gpu: GPU | undefined): Promise<GPUContext> {
   if (!gpu) {
     throw new DeviceError(
       "WebGPU is not available: navigator.gpu is undefined. " +

@@ -80,6 +80,11 @@ export class Runtime {
     });
   }
 
+  /** Pipelines compiled so far (one per kernel variant), for the pipeline-cache test. */
+  get pipelineCount(): number {
+    return this.#pipelines.size;
+  }
+
   /** Throws if the device is gone, so the failure surfaces at the call that needs it. */
   check(): void {
     if (this.#lost !== null) {
@@ -129,6 +134,11 @@ export class Runtime {
     this.check();
     this.#closePass();
     this.#openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Whether commands are recorded and not yet submitted. */
+  get hasPendingWork(): boolean {
+    return this.#encoder !== null;
   }
 
   /** Uploads CPU data into a buffer (before any command still unsubmitted; see BufferPool.release). */
@@ -261,7 +271,7 @@ let pending: Promise<Runtime> | null = null;
  * with a DeviceError saying what is missing and how to get it.
  */
 export function ready(): Promise<Runtime> {
-  pending ??= acquireDevice().then(
+  pending ??= acquireDevice((globalThis.navigator as Navigator | undefined)?.gpu).then(
     (ctx) => (current = new Runtime(ctx)),
     (error) => {
       failure = error instanceof DeviceError

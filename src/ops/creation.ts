@@ -4,7 +4,7 @@ import { grid1D } from "../../shaders/_wgsl.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { runtime } from "../gpu/runtime.ts";
 import { Random } from "../random.ts";
-import { checkShape, formatShape, type Shape, sizeOf } from "../shape.ts";
+import { checkShape, formatShape, type Shape, shapesEqual, sizeOf } from "../shape.ts";
 import { type DType, empty, fromData, type Tensor, Variable } from "../tensor.ts";
 
 /** Values a tensor can be made from: a number, nested arrays, or a flat typed array with a shape. */
@@ -50,18 +50,22 @@ export function fill(shape: Shape, value: number, dtype: DType = "float32"): Ten
   return out;
 }
 
+/** A tensor of zeros. */
 export function zeros(shape: Shape, dtype: DType = "float32"): Tensor {
   return fill(shape, 0, dtype);
 }
 
+/** A tensor of ones. */
 export function ones(shape: Shape, dtype: DType = "float32"): Tensor {
   return fill(shape, 1, dtype);
 }
 
+/** Zeros with the shape and dtype of `t`. */
 export function zerosLike(t: Tensor): Tensor {
   return fill(t.shape, 0, t.dtype);
 }
 
+/** Ones with the shape and dtype of `t`. */
 export function onesLike(t: Tensor): Tensor {
   return fill(t.shape, 1, t.dtype);
 }
@@ -97,21 +101,19 @@ export function variable(initial: Tensor, trainable = true, name?: string, dtype
 
 function inferShape(values: TensorLike): number[] {
   if (!Array.isArray(values)) return ArrayBuffer.isView(values) ? [(values as Float32Array).length] : [];
-  const shape = [values.length];
-  if (values.length > 0 && Array.isArray(values[0])) {
-    const inner = inferShape(values[0]);
-    for (const v of values) {
-      const other = inferShape(v);
-      if (formatShape(other) !== formatShape(inner)) {
-        throw new ShapeError(
-          `tensor: ragged nested array: an element of shape ${formatShape(other)} ` +
-            `next to one of shape ${formatShape(inner)}`,
-        );
-      }
+  if (values.length === 0) return [0];
+  // Every element must have the first one's shape: [1, [2, 3]] and [[1, 2], [3, [4]]] are ragged too.
+  const inner = inferShape(values[0]);
+  for (const v of values) {
+    const other = inferShape(v);
+    if (!shapesEqual(other, inner)) {
+      throw new ShapeError(
+        `tensor: ragged nested array: an element of shape ${formatShape(other)} ` +
+          `next to one of shape ${formatShape(inner)}`,
+      );
     }
-    shape.push(...inner);
   }
-  return shape;
+  return [values.length, ...inner];
 }
 
 function flatten(values: TensorLike): ArrayLike<number> {

@@ -21,18 +21,22 @@ export function reshape(input: Tensor, shape: Shape): Tensor {
 }
 
 function inferReshape(x: Tensor, shape: Shape): number[] {
-  const unknown = shape.indexOf(-1);
-  const known = sizeOf(shape.filter((d) => d !== -1));
+  const cannot = (why: string) =>
+    new ShapeError(
+      `reshape: cannot reshape ${formatShape(x.shape)} (${x.size} elements) to ${formatShape(shape)}${why}`,
+    );
   const target = [...shape];
-  if (unknown !== -1 && shape.lastIndexOf(-1) === unknown && known > 0 && x.size % known === 0) {
+  const unknown = shape.indexOf(-1);
+  if (unknown !== -1) {
+    if (shape.lastIndexOf(-1) !== unknown) throw cannot(": at most one dimension may be -1");
+    const known = sizeOf(shape.filter((d) => d !== -1));
+    if (known === 0 || x.size % known !== 0) {
+      throw cannot(`: ${x.size} is not a multiple of the other dimensions' product ${known}`);
+    }
     target[unknown] = x.size / known;
   }
   checkShape("reshape", target);
-  if (sizeOf(target) !== x.size) {
-    throw new ShapeError(
-      `reshape: cannot reshape ${formatShape(x.shape)} (${x.size} elements) to ${formatShape(shape)}`,
-    );
-  }
+  if (sizeOf(target) !== x.size) throw cannot("");
   return target;
 }
 

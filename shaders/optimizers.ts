@@ -1,0 +1,92 @@
+/**
+ * In-place optimizer updates: one dispatch per variable rewrites the weights w
+ * and the optimizer's slot tensors (s0, s1, ...) from the gradient g. The
+ * formulas are Keras's (keras/optimizers/*.py), so the same hyperparameters
+ * train the same way.
+ */
+import type { Kernel } from "../src/gpu/kernel.ts";
+import { LINEAR_INDEX, WG_1D } from "./_wgsl.ts";
+
+export type OptimizerKind = "sgd" | "momentum" | "adagrad" | "rmsprop" | "rmspropMomentum" | "rmspropCentered" | "adam";
+
+/** Slots per variable and the update, in w, g, s0..s2 and params (lr, beta1, beta2, epsilon, momentum, alphaT). */
+export const OPTIMIZER_UPDATES: Record<OptimizerKind, { slots: number; update: string }> = {
+  sgd: { slots: 0, update: "w = w - p.lr * g;" },
+  // v = m·v - lr·g;  w += v  (Nesterov: w += m·v - lr·g)
+  momentum: {
+    slots: 1,
+    update: `s0 = p.momentum * s0 - p.lr * g;
+    w = w + select(s0, p.momentum * s0 - p.lr * g, p.nesterov != 0u);`,
+  },
+  // acc += g²;  w -= lr·g / √(acc + ε)
+  adagrad: { slots: 1, update: "s0 = s0 + g * g;\n    w = w - p.lr * g / sqrt(s0 + p.epsilon);" },
+  // ms = ρ·ms + (1-ρ)·g²;  w -= lr·g / √(ms + ε)
+  rmsprop: {
+    slots: 1,
+    update: "s0 = p.beta1 * s0 + (1.0 - p.beta1) * g * g;\n    w = w - p.lr * g / sqrt(s0 + p.epsilon);",
+  },
+  // as rmsprop, then mom = m·mom + increment; w -= mom
+  rmspropMomentum: {
+    slots: 2,
+    update: `s0 = p.beta1 * s0 + (1.0 - p.beta1) * g * g;
+    s1 = p.momentum * s1 + p.lr * g / sqrt(s0 + p.epsilon);
+    w = w - s1;`,
+  },
+  // centered: the denominator uses the variance ms - mg², mg = ρ·mg + (1-ρ)·g
+  rmspropCentered: {
+    slots: 3,
+    update: `s0 = p.beta1 * s0 + (1.0 - p.beta1) * g * g;
+    s2 = p.beta1 * s2 + (1.0 - p.beta1) * g;
+    s1 = p.momentum * s1 + p.lr * g / sqrt(max(s0 - s2 * s2, 0.0) + p.epsilon);
+    w = w - s1;`,
+  },
+  // m += (g - m)(1-β₁);  v += (g² - v)(1-β₂);  w -= αₜ·m / (√v + ε),  αₜ = lr·√(1-β₂ᵗ)/(1-β₁ᵗ)
+  adam: {
+    slots: 2,
+    update: `s0 = s0 + (g - s0) * (1.0 - p.beta1);
+    s1 = s1 + (g * g - s1) * (1.0 - p.beta2);
+    w = w - p.alphaT * s0 / (sqrt(s1) + p.epsilon);`,
+  },
+};
+
+export const optimizerKernel: Kernel<{ kind: OptimizerKind }> = {
+  name: "optimizer",
+  uniforms: [
+    ["n", "u32"],
+    ["lr", "f32"],
+    ["beta1", "f32"],
+    ["beta2", "f32"],
+    ["epsilon", "f32"],
+    ["momentum", "f32"],
+    ["alphaT", "f32"],
+    ["nesterov", "u32"],
+  ],
+  bindings: ({ kind }) => [
+    { name: "weights", type: "f32", access: "read_write" },
+    { name: "grads", type: "f32", access: "read" },
+    ...Array.from({ length: OPTIMIZER_UPDATES[kind].slots }, (_, i) => ({
+      name: `slot${i}`,
+      type: "f32",
+      access: "read_write" as const,
+    })),
+  ],
+  key: ({ kind }) => kind,
+  source: ({ kind }) => {
+    const { slots, update } = OPTIMIZER_UPDATES[kind];
+    const range = [...Array(slots).keys()];
+    return `
+${LINEAR_INDEX}
+@compute @workgroup_size(${WG_1D})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = linearIndex(gid, groups);
+  if (i >= params.n) { return; }
+  let p = params;
+  let g = grads[i];
+  var w = weights[i];
+${range.map((s) => `  var s${s} = slot${s}[i];`).join("\n")}
+    ${update}
+  weights[i] = w;
+${range.map((s) => `  slot${s}[i] = s${s};`).join("\n")}
+}`;
+  },
+};

@@ -1,0 +1,183 @@
+/**
+ * Optimizers with TensorFlow.js's interface (`minimize`, `applyGradients`,
+ * `getWeights`/`setWeights`) and Keras's update rules and defaults. Each
+ * update is one in-place kernel per variable; `applyGradients` ends the
+ * training step with one submit.
+ */
+import { type OptimizerKind, optimizerKernel, OPTIMIZER_UPDATES } from "../../shaders/optimizers.ts";
+import { grid1D } from "../../shaders/_wgsl.ts";
+import { variableGrads } from "../autograd/gradients.ts";
+import { DTypeError, ShapeError } from "../errors.ts";
+import { runtime } from "../gpu/runtime.ts";
+import { fill, scalar } from "../ops/creation.ts";
+import { formatShape, shapesEqual } from "../shape.ts";
+import { keep, type Tensor, type Variable, variableByName } from "../tensor.ts";
+
+/** A tensor with a name, as tfjs's `NamedTensor`. */
+export interface NamedTensor {
+  name: string;
+  tensor: Tensor;
+}
+
+/** Hyperparameters of one optimizer; unused ones are ignored by its kernel. */
+export interface OptimizerConfig {
+  learningRate: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  /** Initial value of Adagrad's accumulator. */
+  initialAccumulatorValue?: number;
+}
+
+/** Names of each kind's slot tensors, for `getWeights` (e.g. `dense/kernel/m`). */
+const SLOT_NAMES: Record<OptimizerKind, readonly string[]> = {
+  sgd: [],
+  momentum: ["velocity"],
+  adagrad: ["accumulator"],
+  rmsprop: ["rms"],
+  rmspropMomentum: ["rms", "momentum"],
+  rmspropCentered: ["rms", "momentum", "mg"],
+  adam: ["m", "v"],
+};
+
+/** Updates variables from their gradients. Create one with `wg.train.*`. */
+export class Optimizer {
+  /** The kind of update (e.g. "adam"), as in the kernel table. */
+  readonly kind: OptimizerKind;
+  /** Hyperparameters; `learningRate` may be changed between steps. */
+  readonly config: Required<OptimizerConfig>;
+  /** Steps applied so far (Adam's bias correction uses it). */
+  iterations = 0;
+  readonly #slots = new Map<string, Tensor[]>();
+
+  /** @internal Use `wg.train.sgd()`, `adam()`, ... */
+  constructor(kind: OptimizerKind, config: OptimizerConfig) {
+    this.kind = kind;
+    this.config = {
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-7,
+      momentum: 0,
+      nesterov: false,
+      initialAccumulatorValue: 0.1,
+      ...config,
+    };
+  }
+
+  /** The learning rate, read on every step. */
+  get learningRate(): number {
+    return this.config.learningRate;
+  }
+  set learningRate(value: number) {
+    this.config.learningRate = value;
+  }
+
+  /**
+   * Computes the gradients of the scalar `f()` with respect to `varList`
+   * (default: all trainable variables) and applies them. Returns the loss
+   * when `returnCost`, else null (and disposes it).
+   */
+  minimize(f: () => Tensor, returnCost = false, varList?: Variable[]): Tensor | null {
+    const { value, grads } = variableGrads(f, varList);
+    this.applyGradients(grads);
+    for (const g of Object.values(grads)) g.dispose();
+    if (returnCost) return value;
+    value.dispose();
+    return null;
+  }
+
+  /**
+   * Updates each named variable in place from its gradient, then submits the
+   * step (one submit, no readback).
+   */
+  applyGradients(grads: Record<string, Tensor> | readonly NamedTensor[]): void {
+    const entries = Array.isArray(grads)
+      ? (grads as readonly NamedTensor[]).map((g) => [g.name, g.tensor] as const)
+      : Object.entries(grads as Record<string, Tensor>);
+    this.iterations++;
+    const c = this.config;
+    const t = this.iterations;
+    const alphaT = c.learningRate * Math.sqrt(1 - c.beta2 ** t) / (1 - c.beta1 ** t);
+    const uniforms = {
+      lr: c.learningRate,
+      beta1: c.beta1,
+      beta2: c.beta2,
+      epsilon: c.epsilon,
+      momentum: c.momentum,
+      alphaT,
+      nesterov: c.nesterov ? 1 : 0,
+    };
+    for (const [name, grad] of entries) {
+      const v = variableByName(name);
+      if (v === undefined) throw new Error(`applyGradients: no live variable is called '${name}'`);
+      if (grad.dtype !== "float32" || v.dtype !== "float32") {
+        throw new DTypeError(`applyGradients: '${name}' and its gradient must be float32`);
+      }
+      if (!shapesEqual(grad.shape, v.shape)) {
+        throw new ShapeError(
+          `applyGradients: gradient ${formatShape(grad.shape)} does not match variable '${name}' ` +
+            formatShape(v.shape),
+        );
+      }
+      if (v.size === 0) continue;
+      const slots = this.#slotsOf(v);
+      runtime().dispatch(optimizerKernel, { kind: this.kind }, [
+        v.exclusiveBuffer(),
+        grad.buffer,
+        ...slots.map((s) => s.buffer),
+      ], { n: v.size, ...uniforms }, grid1D(v.size));
+    }
+    runtime().flush();
+  }
+
+  /** The iteration count (as a scalar named "iter") and every slot tensor, named `<variable>/<slot>`. */
+  getWeights(): NamedTensor[] {
+    const weights: NamedTensor[] = [{ name: "iter", tensor: keep(scalar(this.iterations)) }];
+    for (const [name, slots] of this.#slots) {
+      slots.forEach((tensor, i) => weights.push({ name: `${name}/${SLOT_NAMES[this.kind][i]}`, tensor }));
+    }
+    return weights;
+  }
+
+  /** Restores what `getWeights` returned (slot values are copied in; `iter` sets the step count). */
+  async setWeights(weights: readonly NamedTensor[]): Promise<void> {
+    for (const { name, tensor } of weights) {
+      if (name === "iter") {
+        this.iterations = Math.round((await tensor.data())[0]);
+        continue;
+      }
+      const cut = name.lastIndexOf("/");
+      const variableName = name.slice(0, cut);
+      const slotIndex = SLOT_NAMES[this.kind].indexOf(name.slice(cut + 1));
+      const v = variableByName(variableName);
+      if (v === undefined || slotIndex < 0) {
+        throw new Error(`setWeights: '${name}' is not a ${this.kind} slot of a live variable`);
+      }
+      if (!shapesEqual(tensor.shape, v.shape)) {
+        throw new ShapeError(
+          `setWeights: '${name}' has shape ${formatShape(tensor.shape)}, the variable ${formatShape(v.shape)}`,
+        );
+      }
+      const slot = this.#slotsOf(v)[slotIndex];
+      runtime().copy(tensor.buffer, 0, slot.buffer, 0, v.size * 4);
+    }
+  }
+
+  /** Frees the slot tensors. */
+  dispose(): void {
+    for (const slots of this.#slots.values()) for (const s of slots) s.dispose();
+    this.#slots.clear();
+  }
+
+  #slotsOf(v: Variable): Tensor[] {
+    let slots = this.#slots.get(v.name);
+    if (slots === undefined) {
+      const initial = this.kind === "adagrad" ? this.config.initialAccumulatorValue : 0;
+      slots = Array.from({ length: OPTIMIZER_UPDATES[this.kind].slots }, () => keep(fill(v.shape, initial)));
+      this.#slots.set(v.name, slots);
+    }
+    return slots;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Each optimizer's in-place GPU update against a float64 CPU transcription
+ * of Keras's update rule, over several steps with varying gradients.
+ */
+import { assert, assertEquals } from "@std/assert";
+import "./_helpers/gpu.ts";
+import * as wg from "../mod.ts";
+import { Random } from "../src/random.ts";
+
+type Rule = (w: number[], g: number[], state: number[][], t: number) => void;
+
+const LR = 0.05, B1 = 0.9, B2 = 0.999, EPS = 1e-7, MOM = 0.8;
+
+/** Keras's formulas, elementwise in float64. */
+const RULES: Record<string, { make: () => wg.train.Optimizer; rule: Rule; slots: number; init?: number }> = {
+  sgd: { make: () => wg.train.sgd(LR), slots: 0, rule: (w, g) => g.forEach((gi, i) => (w[i] -= LR * gi)) },
+  momentum: {
+    make: () => wg.train.momentum(LR, MOM),
+    slots: 1,
+    rule: (w, g, [v]) =>
+      g.forEach((gi, i) => {
+        v[i] = MOM * v[i] - LR * gi;
+        w[i] += v[i];
+      }),
+  },
+  nesterov: {
+    make: () => wg.train.momentum(LR, MOM, true),
+    slots: 1,
+    rule: (w, g, [v]) =>
+      g.forEach((gi, i) => {
+        v[i] = MOM * v[i] - LR * gi;
+        w[i] += MOM * v[i] - LR * gi;
+      }),
+  },
+  adagrad: {
+    make: () => wg.train.adagrad(LR),
+    slots: 1,
+    init: 0.1,
+    rule: (w, g, [acc]) =>
+      g.forEach((gi, i) => {
+        acc[i] += gi * gi;
+        w[i] -= (LR * gi) / Math.sqrt(acc[i] + EPS);
+      }),
+  },
+  rmsprop: {
+    make: () => wg.train.rmsprop(LR),
+    slots: 1,
+    rule: (w, g, [ms]) =>
+      g.forEach((gi, i) => {
+        ms[i] = B1 * ms[i] + (1 - B1) * gi * gi;
+        w[i] -= (LR * gi) / Math.sqrt(ms[i] + EPS);
+      }),
+  },
+  rmspropMomentumCentered: {
+    make: () => wg.train.rmsprop(LR, B1, MOM, EPS, true),
+    slots: 3,
+    rule: (w, g, [ms, mom, mg]) =>
+      g.forEach((gi, i) => {
+        ms[i] = B1 * ms[i] + (1 - B1) * gi * gi;
+        mg[i] = B1 * mg[i] + (1 - B1) * gi;
+        mom[i] = MOM * mom[i] + (LR * gi) / Math.sqrt(ms[i] - mg[i] * mg[i] + EPS);
+        w[i] -= mom[i];
+      }),
+  },
+  adam: {
+    make: () => wg.train.adam(LR, B1, B2, EPS),
+    slots: 2,
+    rule: (w, g, [m, v], t) => {
+      const alpha = (LR * Math.sqrt(1 - B2 ** t)) / (1 - B1 ** t);
+      g.forEach((gi, i) => {
+        m[i] += (gi - m[i]) * (1 - B1);
+        v[i] += (gi * gi - v[i]) * (1 - B2);
+        w[i] -= (alpha * m[i]) / (Math.sqrt(v[i]) + EPS);
+      });
+    },
+  },
+};
+
+for (const [name, { make, rule, slots, init }] of Object.entries(RULES)) {
+  Deno.test(`optimizer ${name} matches Keras's update rule over 5 steps`, async () => {
+    const random = new Random(11);
+    const n = 67; // not a multiple of the 64-thread workgroup
+    const w = Array.from({ length: n }, () => random.normal());
+    const state = Array.from({ length: slots }, () => new Array(n).fill(init ?? 0));
+    const v = wg.variable(wg.tensor(w), true, `opt_test_${name}`);
+    const optimizer = make();
+    for (let t = 1; t <= 5; t++) {
+      const g = Array.from({ length: n }, () => random.normal() * (t % 2 ? 1 : 0.01));
+      rule(w, g, state, t);
+      const grad = wg.tensor(g);
+      optimizer.applyGradients({ [v.name]: grad });
+      grad.dispose();
+    }
+    const got = await v.data();
+    let worst = 0;
+    got.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - w[i]) / (1e-3 + Math.abs(w[i])))));
+    // float32 state over 5 steps: relative error ~1e-6; 1e-4 leaves room for √ and division rounding.
+    assert(worst < 1e-4, `${name}: worst relative error ${worst}`);
+    assertEquals(optimizer.iterations, 5);
+    optimizer.dispose();
+    v.dispose();
+  });
+}
+
+Deno.test("applyGradients updates a variable without touching a tensor it was assigned from", async () => {
+  const source = wg.tensor([1, 2, 3]);
+  const v = wg.variable(wg.zeros([3]), true, "opt_test_shared");
+  v.assign(source); // v and source share one buffer now
+  wg.train.sgd(1).applyGradients({ [v.name]: wg.ones([3]) });
+  assertEquals([...await v.data()], [0, 1, 2]);
+  assertEquals([...await source.data()], [1, 2, 3]);
+  v.dispose();
+  source.dispose();
+});
+
+Deno.test("minimize is one submit and returns the cost when asked", async () => {
+  const { runtime } = await import("../src/gpu/runtime.ts");
+  const x = wg.variable(wg.tensor([3]), true, "opt_test_min");
+  const optimizer = wg.train.sgd(0.25);
+  const before = runtime().submits;
+  const cost = optimizer.minimize(() => wg.sum(wg.square(x)), true, [x])!;
+  assertEquals(runtime().submits - before, 1);
+  assertEquals(await cost.data(), new Float32Array([9]));
+  assertEquals(await x.data(), new Float32Array([1.5])); // 3 - 0.25·2·3
+  cost.dispose();
+  x.dispose();
+});
+
+Deno.test("optimizer state round-trips through getWeights/setWeights", async () => {
+  const a = wg.variable(wg.tensor([1, -1]), true, "opt_test_rt");
+  const loss = () => wg.sum(wg.square(a));
+  const first = wg.train.adam(0.1);
+  for (let i = 0; i < 3; i++) first.minimize(loss, false, [a]);
+  // Snapshot the state by value: getWeights returns the live slots.
+  const saved = await Promise.all(
+    first.getWeights().map(async ({ name, tensor }) => ({ name, values: [...await tensor.data()] })),
+  );
+  assertEquals(saved.map((w) => w.name), ["iter", "opt_test_rt/m", "opt_test_rt/v"]);
+  const second = wg.train.adam(0.1);
+  await second.setWeights(saved.map(({ name, values }) => ({ name, tensor: wg.tensor(values, name === "iter" ? [] : [2]) })));
+  assertEquals(second.iterations, 3);
+  // The same state applied to the same weights must give the same step.
+  const start = wg.tensor([...await a.data()]);
+  first.minimize(loss, false, [a]);
+  const afterFirst = [...await a.data()];
+  a.assign(start);
+  second.minimize(loss, false, [a]);
+  assertEquals([...await a.data()], afterFirst);
+  for (const o of [first, second]) o.dispose();
+  for (const t of [a, start]) t.dispose();
+});

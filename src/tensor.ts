@@ -106,12 +106,13 @@ export class Tensor {
   /**
    * @internal The buffer, made exclusive to this tensor first (copied if a
    * view or another variable shares it), so a kernel may update it in place.
+   * `keepContents: false` skips the copy when the caller overwrites it all.
    */
-  exclusiveBuffer(): GPUBuffer {
+  exclusiveBuffer(keepContents = true): GPUBuffer {
     const storage = this.#live();
     if (storage.refs === 1) return storage.buffer;
     const copy = new Storage(runtime().pool.acquire(storage.bytes), storage.bytes);
-    runtime().copy(storage.buffer, 0, copy.buffer, 0, storage.bytes);
+    if (keepContents) runtime().copy(storage.buffer, 0, copy.buffer, 0, storage.bytes);
     storage.release();
     this.#storage = copy;
     return copy.buffer;
@@ -220,7 +221,7 @@ export function writeData(t: Tensor, data: Float32Array | Int32Array): void {
   }
   const rt = runtime();
   if (rt.hasPendingWork) rt.flush();
-  rt.upload(t.exclusiveBuffer(), data);
+  rt.upload(t.exclusiveBuffer(false), data);
 }
 
 // ---- lifetime scopes ----

@@ -89,8 +89,26 @@ Deno.test("device loss: the next dispatch throws a DeviceError that names the lo
   assertThrows(() => own.flush(), wg.DeviceError);
 
   // The shared runtime is unaffected.
+  await assertSharedRuntimeWorks();
+});
+
+Deno.test("device loss with a readback in flight: the readback rejects with a DeviceError", async () => {
+  const ctx = await acquireDevice(navigator.gpu);
+  const own = new Runtime(ctx);
+  const buffer = own.pool.acquire(16);
+  const fill = () => own.dispatch(fillKernel, undefined, [buffer], { n: 4, bits: 0x40400000 }, [1]);
+  fill();
+  ctx.device.destroy();
+  fill(); // same synchronous run: the loss is not known yet, so this still records
+  // mapAsync fails with a bare OperationError; the runtime waits for `lost` and says what happened.
+  const error = await assertRejects(() => own.read(buffer, 16), wg.DeviceError);
+  assert(error.message.includes("device was lost"), error.message);
+  await assertSharedRuntimeWorks();
+});
+
+async function assertSharedRuntimeWorks(): Promise<void> {
   const t = wg.tidy(() => wg.add(wg.tensor([1, 2]), 1));
   assertEquals(await t.data(), new Float32Array([2, 3]));
   assertInstanceOf(rt, Runtime);
   t.dispose();
-});
+}

@@ -29,7 +29,12 @@ Deno.test("tensor: nested arrays infer the shape; data(), array(), shape, dtype,
   assertEquals(await v.array(), [0.5, -1.25]);
   const b = wg.tensor([true, false, true]);
   assertEquals(await b.data(), new Float32Array([1, 0, 1]));
-  for (const x of [t, v, b]) x.dispose();
+  const e = wg.tensor([]);
+  assertEquals(e.shape, [0]);
+  assertEquals(await e.data(), new Float32Array(0));
+  const e2 = wg.tensor([[], []]);
+  assertEquals(e2.shape, [2, 0]);
+  for (const x of [t, v, b, e, e2]) x.dispose();
 });
 
 Deno.test("tensor: a flat TypedArray with a shape; Int32Array gives int32", async () => {

@@ -31,7 +31,17 @@ function gradients(
       }
       const seed = dy ?? onesLike(value);
       const all = backprop(tape, value, seed, add);
-      const grads = xs.map((x) => all.get(x.id) ?? null);
+      // NOTE: a rule may pass dy through unchanged (add, a same-shape sumTo), so two
+      // inputs can get one Tensor object, or the caller's dy can come back as a
+      // gradient. Each gets its own view, so disposing one leaves the others alive.
+      const handedOut = new Set<Tensor>(dy === undefined ? [] : [dy]);
+      const grads = xs.map((x) => {
+        const g = all.get(x.id);
+        if (g === undefined) return null;
+        if (handedOut.has(g)) return g.view(g.shape);
+        handedOut.add(g);
+        return g;
+      });
       return { value, grads: grads as Tensor[] };
     });
   } finally {
@@ -49,69 +59,73 @@ function requireAll(grads: (Tensor | null)[]): Tensor[] {
   return grads as Tensor[];
 }
 
+// NOTE: each function below runs in a tidy, as in TensorFlow.js: what it does
+// not return (the value for grad/grads; everything when requireAll throws) is
+// disposed if it was created here, and left alone if f returned a tensor from
+// outside (its input, a constant).
+
 /** Returns x ↦ df/dx for f of one tensor (dy defaults to ones). */
 export function grad(f: (x: Tensor) => Tensor): (x: Tensor, dy?: Tensor) => Tensor {
-  return (x, dy) => {
-    const { value, grads } = gradients(() => f(x), [x], dy);
-    value.dispose();
-    return requireAll(grads)[0];
-  };
+  return (x, dy) => tidy(() => requireAll(gradients(() => f(x), [x], dy).grads)[0]);
 }
 
 /** Returns xs ↦ [df/dx₀, df/dx₁, ...] for f of several tensors. */
 export function grads(f: (...xs: Tensor[]) => Tensor): (xs: Tensor[], dy?: Tensor) => Tensor[] {
-  return (xs, dy) => {
-    const { value, grads } = gradients(() => f(...xs), xs, dy);
-    value.dispose();
-    return requireAll(grads);
-  };
+  return (xs, dy) => tidy(() => requireAll(gradients(() => f(...xs), xs, dy).grads));
 }
 
 /** Like `grad`, but also returns f(x). */
 export function valueAndGrad(
   f: (x: Tensor) => Tensor,
 ): (x: Tensor, dy?: Tensor) => { value: Tensor; grad: Tensor } {
-  return (x, dy) => {
-    const { value, grads } = gradients(() => f(x), [x], dy);
-    return { value, grad: requireAll(grads)[0] };
-  };
+  return (x, dy) =>
+    tidy(() => {
+      const { value, grads } = gradients(() => f(x), [x], dy);
+      return { value, grad: requireAll(grads)[0] };
+    });
 }
 
 /** Like `grads`, but also returns f(xs). */
 export function valueAndGrads(
   f: (...xs: Tensor[]) => Tensor,
 ): (xs: Tensor[], dy?: Tensor) => { value: Tensor; grads: Tensor[] } {
-  return (xs, dy) => {
-    const { value, grads } = gradients(() => f(...xs), xs, dy);
-    return { value, grads: requireAll(grads) };
-  };
+  return (xs, dy) =>
+    tidy(() => {
+      const { value, grads } = gradients(() => f(...xs), xs, dy);
+      return { value, grads: requireAll(grads) };
+    });
 }
 
 /**
- * Gradients of the scalar f() with respect to variables (all trainable ones
- * by default), keyed by variable name; variables f does not use are left out.
+ * Gradients of the scalar f() with respect to variables (all live ones by
+ * default), keyed by variable name. As in TensorFlow.js, non-trainable
+ * variables are skipped even when listed (so freezing a layer holds), and
+ * variables f does not use are left out.
  */
 export function variableGrads(
   f: () => Tensor,
-  varList: readonly Variable[] = registeredVariables().filter((v) => v.trainable),
+  variables: readonly Variable[] = registeredVariables(),
 ): { value: Tensor; grads: Record<string, Tensor> } {
-  const { value, grads } = gradients(
-    () => {
-      const y = f();
-      if (y.rank !== 0) {
-        throw new ShapeError(`variableGrads: f must return a scalar, got ${formatShape(y.shape)}`);
-      }
-      return y;
-    },
-    varList,
-    undefined,
-  );
-  const named: Record<string, Tensor> = {};
-  varList.forEach((v, i) => {
-    if (grads[i] !== null) named[v.name] = grads[i]!;
+  const varList = variables.filter((v) => v.trainable);
+  return tidy(() => {
+    const { value, grads } = gradients(
+      () => {
+        const y = f();
+        if (y.rank !== 0) {
+          throw new ShapeError(`variableGrads: f must return a scalar, got ${formatShape(y.shape)}`);
+        }
+        return y;
+      },
+      varList,
+      undefined,
+    );
+    const named: Record<string, Tensor> = {};
+    varList.forEach((v, i) => {
+      if (grads[i] !== null) named[v.name] = grads[i]!;
+    });
+    if (Object.keys(named).length === 0) {
+      throw new Error("variableGrads: no variable in the list is connected to the result of f");
+    }
+    return { value, grads: named };
   });
-  if (Object.keys(named).length === 0) {
-    throw new Error("variableGrads: no variable in the list is connected to the result of f");
-  }
-  return { value, grads: named };
 }

@@ -48,6 +48,15 @@ export function withTape<T>(tape: Tape | null, fn: () => T): T {
 }
 
 /**
+ * Whether the active tape will want a gradient through `t`. An op asks at
+ * forward time, so its backward rule can skip an input nothing differentiates
+ * (e.g. conv2d's input image: no col2im for the first layer).
+ */
+export function isWatched(t: Tensor): boolean {
+  return active !== null && active.watched.has(t.id);
+}
+
+/**
  * Records `output = op(inputs)` if a tape is active and an input is watched.
  * `save` lists the tensors the backward rule reads; they are kept alive (as
  * views) until the backward pass, even if the caller disposes them. Returns

@@ -186,7 +186,16 @@ export class Runtime {
       if (padded > 0) this.copy(buffer, 0, staging, 0, padded);
       this.copy(this.statusBuffer, 0, staging, padded, STATUS_WORDS * 4);
       this.flush();
-      await staging.mapAsync(GPUMapMode.READ);
+      // NOTE: a device lost while a readback is in flight fails mapAsync with a bare
+      // OperationError ("validation error occurred"), and Deno resolves `device.lost`
+      // only 10-20 ms later: wait for it briefly so that the caller gets the DeviceError.
+      await staging.mapAsync(GPUMapMode.READ).catch(async (error) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([this.device.lost, new Promise((r) => timer = setTimeout(r, 200))]);
+        clearTimeout(timer);
+        this.check();
+        throw error;
+      });
       this.check();
       const mapped = staging.getMappedRange();
       const data = mapped.slice(0, bytes);

@@ -46,7 +46,8 @@ export function joinPath(dir: string, name: string): string {
  * the same directory (so the rename cannot cross file systems), which is
  * fsynced, closed and then renamed over `path`. A reader, or a crash, sees
  * either the old content or the new one, never a torn file. On failure the
- * temporary file is removed and the error rethrown.
+ * temporary file is removed and the error rethrown. Needs `--allow-write` and
+ * `--allow-read` for the directory (Deno.rename asks for both).
  *
  * @param path The file to create or replace; its directory must exist.
  * @param data Bytes, or a string written as UTF-8.
@@ -93,6 +94,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
  */
 async function syncDir(d: typeof Deno, dir: string): Promise<void> {
   try {
+    // Only with read access already granted: asking would prompt a user who allowed writes alone.
+    if (d.permissions.querySync({ name: "read", path: dir }).state !== "granted") return;
     using handle = await d.open(dir, { read: true });
     await handle.sync();
   } catch { /* see above */ }

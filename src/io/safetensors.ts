@@ -6,7 +6,8 @@
  *
  * Decoding treats the file as hostile: every number in the header is checked
  * before it is used, and any problem is a CheckpointFormatError that names the
- * file, what is wrong and the byte offset, never a partial load.
+ * file, what is wrong and where (byte offsets count from the start of the
+ * file; "data bytes" from the start of the data buffer), never a partial load.
  * @module
  */
 import { CheckpointFormatError, DTypeError, ShapeError } from "../errors.ts";
@@ -99,7 +100,7 @@ export function encodeSafetensors(
     for (const [key, value] of Object.entries(metadata)) {
       if (typeof value !== "string") {
         throw new CheckpointFormatError(
-          `encodeSafetensors: metadata value of ${JSON.stringify(key)} is a ${typeof value}, not a string`,
+          `encodeSafetensors: metadata value of ${show(key)} is a ${typeof value}, not a string`,
         );
       }
     }
@@ -108,11 +109,11 @@ export function encodeSafetensors(
   const names = new Set<string>();
   let offset = 0;
   for (const { name, dtype, shape, data } of tensors) {
-    const where = `encodeSafetensors: tensor ${JSON.stringify(name)}`;
+    const where = `encodeSafetensors: tensor ${show(name)}`;
     if (name === METADATA) throw new CheckpointFormatError(`${where}: the name is reserved for metadata`);
     if (names.has(name)) throw new CheckpointFormatError(`${where}: the name appears twice`);
     names.add(name);
-    if (!(dtype in CODE)) throw new DTypeError(`${where}: dtype ${dtype} is not float32 or int32`);
+    if (!Object.hasOwn(CODE, dtype)) throw new DTypeError(`${where}: dtype ${dtype} is not float32 or int32`);
     if (!(dtype === "int32" ? data instanceof Int32Array : data instanceof Float32Array)) {
       throw new DTypeError(`${where}: dtype ${dtype} but the data is a ${data?.constructor?.name}`);
     }
@@ -214,9 +215,7 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): DecodedS
   const entries: { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }[] =
     [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
-    const where = `${name === METADATA ? METADATA : `tensor ${JSON.stringify(name)}`} (header byte ${
-      keyAt.get(name)
-    })`;
+    const where = `${name === METADATA ? METADATA : `tensor ${show(name)}`} (byte ${keyAt.get(name)})`;
     if (name === METADATA) {
       metadata = checkMetadata(info, (detail) => fail(`${where}: ${detail}`));
       continue;
@@ -224,24 +223,24 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): DecodedS
     if (typeof info !== "object" || info === null || Array.isArray(info)) fail(`${where}: is not an object`);
     const fields = info as Record<string, unknown>;
     for (const key of Object.keys(fields)) {
-      if (!ENTRY_KEYS.includes(key)) fail(`${where}: unexpected field ${JSON.stringify(key)}`);
+      if (!ENTRY_KEYS.includes(key)) fail(`${where}: unexpected field ${show(key)}`);
     }
-    for (const key of ENTRY_KEYS) if (!(key in fields)) fail(`${where}: missing field "${key}"`);
+    for (const key of ENTRY_KEYS) if (!Object.hasOwn(fields, key)) fail(`${where}: missing field "${key}"`);
     const { dtype: code, shape, data_offsets: offsets } = fields;
-    if (typeof code !== "string") fail(`${where}: dtype ${JSON.stringify(code)} is not a string`);
-    const dtype = DTYPE_OF[code as string];
+    if (typeof code !== "string") fail(`${where}: dtype ${show(code)} is not a string`);
+    const dtype = Object.hasOwn(DTYPE_OF, code as string) ? DTYPE_OF[code as string] : undefined; // not "constructor"
     if (dtype === undefined) {
       fail(
         UNSUPPORTED.has(code as string)
           ? `${where}: dtype ${code} is not supported (this engine reads F32 and I32)`
-          : `${where}: unknown dtype ${JSON.stringify(code)} (expected F32 or I32)`,
+          : `${where}: unknown dtype ${show(code)} (expected F32 or I32)`,
       );
     }
     if (!isCountList(shape)) {
-      fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+      fail(`${where}: shape ${show(shape)} is not a list of non-negative integers`);
     }
     if (!isCountList(offsets) || offsets.length !== 2) {
-      fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
+      fail(`${where}: data_offsets ${show(offsets)} is not a pair of non-negative integers`);
     }
     const [begin, end] = offsets as number[];
     if (end < begin) fail(`${where}: data_offsets [${begin},${end}] end before they begin`);
@@ -255,7 +254,7 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): DecodedS
     const size = (shape as number[]).includes(0) ? 0 : (shape as number[]).reduce((a, b) => a * b, 1);
     if (size * ITEM_BYTES !== end - begin) {
       fail(
-        `${where}: shape [${shape}] of ${code} needs ${size * ITEM_BYTES} bytes, ` +
+        `${where}: shape ${show(shape)} of ${code} needs ${size * ITEM_BYTES} bytes, ` +
           `data_offsets [${begin},${end}] hold ${end - begin}`,
       );
     }
@@ -263,20 +262,22 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): DecodedS
   }
 
   // The tensors must tile the data buffer: each starts where the previous one ended.
-  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  // Ties (empty tensors at one offset) keep header order, which JSON.parse loses for names like "0".
+  const at = (name: string) => keyAt.get(name) ?? 0;
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end || at(a.name) - at(b.name));
   let expected = 0;
   let previous = "";
   for (const { name, begin, end } of entries) {
     if (begin < expected) {
       fail(
-        `tensor ${JSON.stringify(name)} (header byte ${keyAt.get(name)}): data_offsets [${begin},${end}] ` +
-          `overlap tensor ${JSON.stringify(previous)}, which ends at ${expected}`,
+        `tensor ${show(name)} (byte ${keyAt.get(name)}): data_offsets [${begin},${end}] ` +
+          `overlap tensor ${show(previous)}, which ends at ${expected}`,
       );
     }
     if (begin > expected) {
       fail(
         `data bytes ${expected}-${begin} (file bytes ${dataStart + expected}-${dataStart + begin}) ` +
-          `belong to no tensor; tensor ${JSON.stringify(name)} begins at ${begin}`,
+          `belong to no tensor; tensor ${show(name)} begins at ${begin}`,
       );
     }
     expected = end;
@@ -303,10 +304,16 @@ function checkMetadata(value: unknown, fail: (detail: string) => never): Record<
   if (typeof value !== "object" || Array.isArray(value)) fail("is not an object of strings");
   const entries = Object.entries(value as Record<string, unknown>);
   for (const [key, v] of entries) {
-    if (typeof v !== "string") fail(`value of ${JSON.stringify(key)} is ${JSON.stringify(v)}, not a string`);
+    if (typeof v !== "string") fail(`value of ${show(key)} is ${show(v)}, not a string`);
   }
   // fromEntries defines own properties, so a "__proto__" key stays data, not a prototype.
   return Object.fromEntries(entries) as Record<string, string>;
+}
+
+/** A value for an error message: JSON, cut short (a hostile header can hold megabytes in one field). */
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function isCountList(value: unknown): value is number[] {
@@ -332,7 +339,7 @@ function scanKeys(json: Uint8Array, base: number, fail: (detail: string) => neve
       if (expectKey) {
         const key = JSON.parse(decoder.decode(json.subarray(i, j + 1))) as string;
         const keys = open[open.length - 1]!;
-        if (keys.has(key)) fail(`duplicate key ${JSON.stringify(key)} at header byte ${base + i}`);
+        if (keys.has(key)) fail(`duplicate key ${show(key)} at byte ${base + i}`);
         keys.add(key);
         if (open.length === 1) keyAt.set(key, base + i);
         expectKey = false;

@@ -75,6 +75,24 @@ export function broadcastIndex(coords: readonly number[], shape: readonly number
   return index;
 }
 
+const indexMaps = new Map<string, Int32Array>();
+
+/**
+ * For each element of an array of `outShape`, the flat index of the element
+ * of `shape` it reads when broadcast. Memoized: numerical gradients call the
+ * reference hundreds of times with the same shapes.
+ */
+export function broadcastIndexMap(outShape: readonly number[], shape: readonly number[]): Int32Array {
+  const key = `${outShape}|${shape}`;
+  let map = indexMaps.get(key);
+  if (!map) {
+    map = new Int32Array(sizeOf(outShape));
+    for (let i = 0; i < map.length; i++) map[i] = broadcastIndex(unravel(i, outShape), shape);
+    indexMaps.set(key, map);
+  }
+  return map;
+}
+
 /** Sorted, distinct, non-negative axes (all axes for undefined), as the engine normalizes them. */
 export function normalizeAxes(axis: number | readonly number[] | undefined, rank: number): number[] {
   if (axis === undefined) return [...Array(rank).keys()];

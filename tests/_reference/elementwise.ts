@@ -4,7 +4,7 @@
  * and the broadcasting loop of the binary ops.
  */
 import type { BinaryOp, UnaryOp } from "../../shaders/elementwise.ts";
-import { type Arr, arr, broadcastIndex, broadcastShape, map, unravel } from "./array.ts";
+import { type Arr, arr, broadcastIndexMap, broadcastShape, map } from "./array.ts";
 
 /** f(x) for each unary op; `alpha` is the slope of leakyRelu, the scale of elu, step's value at x <= 0. */
 export const UNARY_REF: Record<UnaryOp, (x: number, alpha: number) => number> = {
@@ -48,9 +48,7 @@ export function binary(op: BinaryOp, a: Arr, b: Arr): Arr {
 /** out = f(a, b) with NumPy broadcasting, for any scalar function f. */
 export function broadcastWith(a: Arr, b: Arr, f: (a: number, b: number) => number): Arr {
   const out = arr(broadcastShape(a.shape, b.shape));
-  for (let i = 0; i < out.data.length; i++) {
-    const coords = unravel(i, out.shape);
-    out.data[i] = f(a.data[broadcastIndex(coords, a.shape)], b.data[broadcastIndex(coords, b.shape)]);
-  }
+  const ia = broadcastIndexMap(out.shape, a.shape), ib = broadcastIndexMap(out.shape, b.shape);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = f(a.data[ia[i]], b.data[ib[i]]);
   return out;
 }

@@ -5,7 +5,7 @@
  * leading batch axis on either (a batch of 1, or none, broadcasts).
  */
 import type { FusedActivation } from "../../shaders/matmul.ts";
-import { type Arr, arr, Sum } from "./array.ts";
+import { type Arr, arr } from "./array.ts";
 import { UNARY_REF } from "./elementwise.ts";
 
 export interface MatMulParams {
@@ -41,10 +41,14 @@ export function matMul(a: Arr, b: Arr, bias: Arr | undefined, p: MatMulParams): 
     const bBase = (bBatch === 1 ? 0 : s) * K * N;
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {
-        const acc = new Sum();
-        for (let k = 0; k < K; k++) acc.add(atA(aBase, m, k) * atB(bBase, k, n));
-        if (bias) acc.add(bias.data[n]);
-        const z = acc.value;
+        // Neumaier's compensated sum (as Sum in array.ts), inline: this is the reference's hot loop
+        let sum = bias ? bias.data[n] : 0, comp = 0;
+        for (let k = 0; k < K; k++) {
+          const v = atA(aBase, m, k) * atB(bBase, k, n), t = sum + v;
+          comp += Math.abs(sum) >= Math.abs(v) ? (sum - t) + v : (v - t) + sum;
+          sum = t;
+        }
+        const z = sum + comp;
         out.data[(s * M + m) * N + n] = p.activation === "linear" ? z : UNARY_REF[p.activation](z, p.alpha);
       }
     }

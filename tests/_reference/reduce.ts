@@ -3,7 +3,7 @@
  * with keepDims, and argMax / argMin along one axis (the first index on ties,
  * as TensorFlow does).
  */
-import { type Arr, arr, normalizeAxes, Sum, unravel } from "./array.ts";
+import { type Arr, arr, broadcastIndexMap, normalizeAxes, Sum, unravel } from "./array.ts";
 
 export type Reduction = "sum" | "mean" | "max" | "min";
 
@@ -12,15 +12,9 @@ export function reducedShape(shape: readonly number[], axes: readonly number[], 
   return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 }
 
-/** For each element of x, the flat index of the output element it reduces into. */
-function outputIndex(shape: readonly number[], axes: readonly number[]): (i: number) => number {
-  const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
-  return (i) => {
-    const coords = unravel(i, shape);
-    let o = 0;
-    for (const d of kept) o = o * shape[d] + coords[d];
-    return o;
-  };
+/** For each element of x, the flat index of the output element it reduces into (as a broadcast in reverse). */
+function outputIndex(shape: readonly number[], axes: readonly number[]): Int32Array {
+  return broadcastIndexMap(shape, shape.map((d, i) => (axes.includes(i) ? 1 : d)));
 }
 
 /** op over `axis` (all axes if undefined). Elements are visited in row-major order, so a max is the first maximum. */
@@ -31,12 +25,12 @@ export function reduce(op: Reduction, x: Arr, axis: number | readonly number[] |
   const at = outputIndex(x.shape, axes);
   if (op === "sum" || op === "mean") {
     const sums = Array.from(out.data, () => new Sum());
-    for (let i = 0; i < x.data.length; i++) sums[at(i)].add(x.data[i]);
+    for (let i = 0; i < x.data.length; i++) sums[at[i]].add(x.data[i]);
     sums.forEach((s, o) => (out.data[o] = op === "mean" ? s.value / count : s.value));
   } else {
     out.data.fill(op === "max" ? -Infinity : Infinity);
     for (let i = 0; i < x.data.length; i++) {
-      const o = at(i), v = x.data[i];
+      const o = at[i], v = x.data[i];
       if (op === "max" ? v > out.data[o] : v < out.data[o]) out.data[o] = v;
     }
   }
@@ -51,7 +45,7 @@ export function argReduce(op: "argMax" | "argMin", x: Arr, axis: number): Arr {
   out.data.fill(-1);
   const at = outputIndex(x.shape, [a]);
   for (let i = 0; i < x.data.length; i++) {
-    const o = at(i), v = x.data[i], r = unravel(i, x.shape)[a];
+    const o = at[i], v = x.data[i], r = unravel(i, x.shape)[a];
     const better = op === "argMax" ? v > best[o] : v < best[o];
     if (better || out.data[o] === -1) {
       best[o] = v;

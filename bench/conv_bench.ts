@@ -1,0 +1,152 @@
+/**
+ * Convolution benchmarks: conv2d forward/backward GFLOP/s on the Keras MNIST
+ * CNN's two conv layers at batch 128 (`convLayerGflops`), and one full Adam
+ * training step of that CNN (`cnnStep`). Run this file directly for a table.
+ */
+import { valueAndGrads, variableGrads } from "../src/autograd/gradients.ts";
+import { ready, runtime } from "../src/gpu/runtime.ts";
+import { randomNormal, randomUniform, tensor, variable, zeros } from "../src/ops/creation.ts";
+import { fusedConv2d } from "../src/ops/conv.ts";
+import { dropout } from "../src/ops/dropout.ts";
+import { softmaxCrossEntropy } from "../src/ops/losses.ts";
+import { fusedMatMul } from "../src/ops/matmul.ts";
+import { maxPool } from "../src/ops/pool.ts";
+import { oneHot, reshape } from "../src/ops/transform.ts";
+import { adam } from "../src/optimizers/train.ts";
+import { Random } from "../src/random.ts";
+import { type Tensor, tidy, type Variable } from "../src/tensor.ts";
+import type { StepTiming } from "./mlp_bench.ts";
+
+/** A conv layer's shapes: x NHWC, filter HWIO (3x3, "valid", stride 1, bias + relu, as in Keras). */
+export interface ConvLayerShape {
+  name: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+}
+
+/** The Keras MNIST CNN's two conv layers at batch 128. */
+export const MNIST_CNN_CONV_LAYERS: readonly ConvLayerShape[] = [
+  { name: "conv1 28x28x1 -> 26x26x32", x: [128, 28, 28, 1], filter: [3, 3, 1, 32] },
+  { name: "conv2 13x13x32 -> 11x11x64", x: [128, 13, 13, 32], filter: [3, 3, 32, 64] },
+];
+
+export interface ConvLayerTiming {
+  /** Forward (im2col + GEMM with bias and relu), GFLOP/s of 2·M·K·F. */
+  forwardGflops: number;
+  /** Backward (dfilter, dx and dbias; the relu's gradient too), GFLOP/s of 4·M·K·F. */
+  backwardGflops: number;
+  forwardMs: number;
+  backwardMs: number;
+}
+
+/** ms per call of `fn`, `reps` calls recorded into one submit, after a warm-up call. */
+async function time(fn: () => Tensor, reps: number): Promise<number> {
+  await tidy(fn).data(); // compile pipelines, fill the pool
+  const start = performance.now();
+  const outs: Tensor[] = [];
+  for (let i = 0; i < reps; i++) outs.push(fn());
+  await outs[reps - 1].data(); // one submit: waits for all
+  const ms = (performance.now() - start) / reps;
+  for (const t of outs) t.dispose();
+  return ms;
+}
+
+/**
+ * Times conv forward and forward+backward on `layer`; backward time is the
+ * difference. M = N·OH·OW, K = KH·KW·C, F filters.
+ */
+export async function convLayerGflops(layer: ConvLayerShape, reps = 8): Promise<ConvLayerTiming> {
+  const [N, H, W, C] = layer.x;
+  const [KH, KW, , F] = layer.filter;
+  const x = randomUniform(layer.x, 0, 1, 1);
+  const filter = randomNormal(layer.filter, 0, 0.1, 2);
+  const bias = zeros([F]);
+  const forward = (xs: Tensor, w: Tensor, b: Tensor) =>
+    fusedConv2d({ x: xs, filter: w, strides: 1, pad: "valid", bias: b, activation: "relu" });
+  const dy = randomNormal([N, H - KH + 1, W - KW + 1, F], 0, 1, 3);
+  const forwardMs = await time(() => forward(x, filter, bias), reps);
+  const bothMs = await time(() =>
+    tidy(() => {
+      // dx, dfilter, dbias of <dy, conv(x)>: dy seeds the backward pass
+      const { grads } = valueAndGrads(forward)([x, filter, bias], dy);
+      return grads[1];
+    }), reps);
+  const flops = 2 * N * (H - KH + 1) * (W - KW + 1) * KH * KW * C * F;
+  const backwardMs = bothMs - forwardMs;
+  for (const t of [x, filter, bias, dy]) t.dispose();
+  return {
+    forwardGflops: flops / forwardMs / 1e6,
+    backwardGflops: (2 * flops) / backwardMs / 1e6,
+    forwardMs,
+    backwardMs,
+  };
+}
+
+/**
+ * Times `steps` Adam training steps of the Keras MNIST CNN on random data:
+ * conv32(3x3, relu) - maxPool 2 - conv64(3x3, relu) - maxPool 2 - flatten -
+ * dropout 0.5 - dense10, softmax cross-entropy. Each step records forward,
+ * backward and the Adam update into one submit; nothing is read back.
+ */
+export async function cnnStep(batch = 128, steps = 10, warmup = 3): Promise<StepTiming> {
+  const random = new Random(7);
+  const x = randomUniform([batch, 28, 28, 1], 0, 1, 1);
+  const labels = tensor(Int32Array.from({ length: batch }, () => random.int(10)), [batch], "int32");
+  const y = oneHot(labels, 10);
+  const glorot = (shape: number[], fanIn: number, fanOut: number, seed: number) =>
+    randomUniform(shape, -Math.sqrt(6 / (fanIn + fanOut)), Math.sqrt(6 / (fanIn + fanOut)), seed);
+  const params: Variable[] = [
+    variable(glorot([3, 3, 1, 32], 9, 288, 2), true, "cnn_bench_w1"),
+    variable(zeros([32]), true, "cnn_bench_b1"),
+    variable(glorot([3, 3, 32, 64], 288, 576, 3), true, "cnn_bench_w2"),
+    variable(zeros([64]), true, "cnn_bench_b2"),
+    variable(glorot([1600, 10], 1600, 10, 4), true, "cnn_bench_w3"),
+    variable(zeros([10]), true, "cnn_bench_b3"),
+  ];
+  const [w1, b1, w2, b2, w3, b3] = params;
+  const optimizer = adam(0.001);
+  const step = () =>
+    tidy(() => {
+      const { value, grads } = variableGrads(() => {
+        const h1 = fusedConv2d({ x, filter: w1, strides: 1, pad: "valid", bias: b1, activation: "relu" });
+        const p1 = maxPool(h1, 2, 2, "valid");
+        const h2 = fusedConv2d({ x: p1, filter: w2, strides: 1, pad: "valid", bias: b2, activation: "relu" });
+        const p2 = maxPool(h2, 2, 2, "valid");
+        const flat = dropout(reshape(p2, [batch, 5 * 5 * 64]), 0.5);
+        return softmaxCrossEntropy(y, fusedMatMul({ a: flat, b: w3, bias: b3 }));
+      }, params);
+      optimizer.applyGradients(grads); // the step's one submit
+      return value;
+    });
+  for (let i = 0; i < warmup; i++) step().dispose();
+  await step().data(); // drain the queue before timing
+  const submitsBefore = runtime().submits;
+  const start = performance.now();
+  let last = step();
+  for (let i = 1; i < steps; i++) {
+    last.dispose();
+    last = step();
+  }
+  const submits = runtime().submits - submitsBefore;
+  await last.data();
+  const ms = (performance.now() - start) / steps;
+  for (const t of [x, labels, y, last, ...params]) t.dispose();
+  optimizer.dispose();
+  return { msPerStep: ms, submitsPerStep: submits / steps, samplesPerSecond: (batch * 1000) / ms };
+}
+
+if (import.meta.main) {
+  await ready();
+  for (const layer of MNIST_CNN_CONV_LAYERS) {
+    const t = await convLayerGflops(layer);
+    console.log(
+      `${layer.name}, batch 128: forward ${t.forwardGflops.toFixed(1)} GFLOP/s (${t.forwardMs.toFixed(1)} ms), ` +
+        `backward ${t.backwardGflops.toFixed(1)} GFLOP/s (${t.backwardMs.toFixed(1)} ms)`,
+    );
+  }
+  const t = await cnnStep();
+  console.log(
+    `Keras MNIST CNN training step, batch 128, Adam: ${t.msPerStep.toFixed(1)} ms/step, ` +
+      `${Math.round(t.samplesPerSecond)} samples/s, ${t.submitsPerStep} submit(s)/step`,
+  );
+}

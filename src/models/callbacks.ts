@@ -1,0 +1,255 @@
+/**
+ * Training callbacks as in tfjs (`onEpochEnd(epoch, logs)`, ...) with Keras's
+ * behaviour: History, earlyStopping (with restoreBestWeights) and
+ * modelCheckpoint. Logs hold numbers read back from the GPU.
+ */
+import type { Tensor } from "../tensor.ts";
+import type { Sequential } from "./sequential.ts";
+
+/** Metric values by key: loss, acc, val_loss, ... (batch logs also have batch and size). */
+export type Logs = Record<string, number>;
+
+/** The hooks a callback may define; plain objects with some of them are callbacks too. */
+export interface CustomCallbackArgs {
+  onTrainBegin?: (logs?: Logs) => void | Promise<void>;
+  onTrainEnd?: (logs?: Logs) => void | Promise<void>;
+  onEpochBegin?: (epoch: number, logs?: Logs) => void | Promise<void>;
+  /** `logs` has the epoch's mean loss and metrics, and the validation ones (val_*) if any. */
+  onEpochEnd?: (epoch: number, logs?: Logs) => void | Promise<void>;
+  onBatchBegin?: (batch: number, logs?: Logs) => void | Promise<void>;
+  /**
+   * `logs` has `batch`, `size`, and the running epoch means of the loss and
+   * metrics as of the last readback (they are read from the GPU at most
+   * about 10 times a second, not after every batch).
+   */
+  onBatchEnd?: (batch: number, logs?: Logs) => void | Promise<void>;
+}
+
+/** What fit tells callbacks about the run. */
+export interface TrainingParams {
+  epochs: number;
+  initialEpoch: number;
+  samples: number;
+  steps: number;
+  batchSize: number;
+  verbose: number;
+  doValidation: boolean;
+  metrics: string[];
+}
+
+/** A callback class: fit calls `setModel` and `setParams` before `onTrainBegin`. */
+export class Callback {
+  model: Sequential | null = null;
+  params: TrainingParams | null = null;
+  setModel(model: Sequential): void {
+    this.model = model;
+  }
+  setParams(params: TrainingParams): void {
+    this.params = params;
+  }
+}
+
+/** fit's result: the logs of every epoch, by key (`history.history.loss[epoch]`). */
+export class History extends Callback {
+  /** The epochs run (0-based, from initialEpoch). */
+  epoch: number[] = [];
+  /** Each key's value per epoch. */
+  history: Record<string, number[]> = {};
+
+  onEpochEnd(epoch: number, logs: Logs = {}): void {
+    this.epoch.push(epoch);
+    for (const [key, value] of Object.entries(logs)) (this.history[key] ??= []).push(value);
+  }
+}
+
+/** Whether larger is better for a monitored key (Keras's mode "auto"). */
+function higherIsBetter(monitor: string, mode: "auto" | "min" | "max"): boolean {
+  if (mode !== "auto") return mode === "max";
+  return monitor.endsWith("acc") || monitor.endsWith("accuracy") || monitor.endsWith("auc");
+}
+
+/** Options of earlyStopping, as in Keras. */
+export interface EarlyStoppingArgs {
+  /** The key of the epoch logs to watch (default "val_loss"). */
+  monitor?: string;
+  /** The least change that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** Epochs without improvement before stopping (default 0). */
+  patience?: number;
+  /** 1 prints when it stops. */
+  verbose?: number;
+  /** "auto" (max for accuracies, else min), "min" or "max". */
+  mode?: "auto" | "min" | "max";
+  /** Training stops unless the monitored value beats this. */
+  baseline?: number;
+  /** When stopping, restore the weights of the best epoch (default false). */
+  restoreBestWeights?: boolean;
+}
+
+/** Stops training when a monitored value stops improving (Keras's EarlyStopping). */
+export class EarlyStopping extends Callback {
+  readonly monitor: string;
+  readonly minDelta: number;
+  readonly patience: number;
+  readonly verbose: number;
+  readonly baseline: number | undefined;
+  readonly restoreBestWeights: boolean;
+  readonly #higher: boolean;
+  /** Epochs since the last improvement. */
+  wait = 0;
+  /** The epoch training stopped at (0 if it did not stop early). */
+  stoppedEpoch = 0;
+  /** The best value seen, and the epoch it was seen at. */
+  best = Infinity;
+  bestEpoch = 0;
+  #bestWeights: Tensor[] | null = null;
+
+  constructor(args: EarlyStoppingArgs = {}) {
+    super();
+    this.monitor = args.monitor ?? "val_loss";
+    this.minDelta = Math.abs(args.minDelta ?? 0);
+    this.patience = args.patience ?? 0;
+    this.verbose = args.verbose ?? 0;
+    this.baseline = args.baseline;
+    this.restoreBestWeights = args.restoreBestWeights ?? false;
+    this.#higher = higherIsBetter(this.monitor, args.mode ?? "auto");
+  }
+
+  #improves(value: number, reference: number): boolean {
+    return this.#higher ? value - this.minDelta > reference : value + this.minDelta < reference;
+  }
+
+  onTrainBegin(): void {
+    this.wait = 0;
+    this.stoppedEpoch = 0;
+    this.best = this.#higher ? -Infinity : Infinity;
+    this.bestEpoch = 0;
+    this.#dropBest();
+  }
+
+  onEpochEnd(epoch: number, logs: Logs = {}): void {
+    const value = logs[this.monitor];
+    if (value === undefined) {
+      console.warn(
+        `earlyStopping: '${this.monitor}' is not in the epoch logs (${Object.keys(logs).join(", ")}); ` +
+          "nothing is monitored",
+      );
+      return;
+    }
+    const model = this.model!;
+    if (this.restoreBestWeights && this.#bestWeights === null) this.#bestWeights = model.getWeights();
+    this.wait++;
+    if (this.#improves(value, this.best)) {
+      this.best = value;
+      this.bestEpoch = epoch;
+      if (this.restoreBestWeights) {
+        this.#dropBest();
+        this.#bestWeights = model.getWeights();
+      }
+      if (this.baseline === undefined || this.#improves(value, this.baseline)) this.wait = 0;
+      return;
+    }
+    if (this.wait >= this.patience && epoch > 0) {
+      this.stoppedEpoch = epoch;
+      model.stopTraining = true;
+      if (this.restoreBestWeights && this.#bestWeights !== null) {
+        if (this.verbose > 0) {
+          console.log(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
+        }
+        model.setWeights(this.#bestWeights);
+      }
+    }
+  }
+
+  onTrainEnd(): void {
+    if (this.stoppedEpoch > 0 && this.verbose > 0) console.log(`Epoch ${this.stoppedEpoch + 1}: early stopping`);
+    this.#dropBest();
+  }
+
+  #dropBest(): void {
+    for (const t of this.#bestWeights ?? []) t.dispose();
+    this.#bestWeights = null;
+  }
+}
+
+/** Keras's EarlyStopping: stop when `monitor` has not improved for `patience` epochs. */
+export function earlyStopping(args?: EarlyStoppingArgs): EarlyStopping {
+  return new EarlyStopping(args);
+}
+
+/** Options of modelCheckpoint, as in Keras's ModelCheckpoint. */
+export interface ModelCheckpointArgs {
+  /**
+   * Where to save (a `file://` URL or path), formatted per epoch like Keras:
+   * `{epoch}`, `{epoch:02d}`, `{val_loss:.4f}` and other log keys.
+   */
+  filepath: string;
+  /** The key compared when saveBestOnly (default "val_loss"). */
+  monitor?: string;
+  /** Only save when the monitored value improves (default false). */
+  saveBestOnly?: boolean;
+  mode?: "auto" | "min" | "max";
+  /** 1 prints each save. */
+  verbose?: number;
+  /** Also save the optimizer's state (default false). */
+  includeOptimizer?: boolean;
+}
+
+/** Fills `{key}` / `{key:spec}` (Python format specs d and f) from the epoch number and logs. */
+export function formatFilepath(template: string, epoch: number, logs: Logs): string {
+  const values: Logs = { ...logs, epoch };
+  return template.replace(/\{(\w+)(?::(\d*)(?:\.(\d+))?([df]))?\}/g, (whole, key, width, precision, type) => {
+    const value = values[key];
+    if (value === undefined) return whole;
+    let text = type === "d" ? String(Math.round(value))
+      : type === "f" ? value.toFixed(precision === undefined ? 6 : Number(precision))
+      : String(value);
+    if (width) text = text.padStart(Number(width), width.startsWith("0") ? "0" : " ");
+    return text;
+  });
+}
+
+/** Saves the model after each epoch (or only when it improves), as Keras's ModelCheckpoint. */
+export class ModelCheckpoint extends Callback {
+  readonly filepath: string;
+  readonly monitor: string;
+  readonly saveBestOnly: boolean;
+  readonly verbose: number;
+  readonly includeOptimizer: boolean;
+  readonly #higher: boolean;
+  best: number;
+
+  constructor(args: ModelCheckpointArgs) {
+    super();
+    if (typeof args?.filepath !== "string") throw new TypeError("modelCheckpoint: filepath is required");
+    this.filepath = args.filepath;
+    this.monitor = args.monitor ?? "val_loss";
+    this.saveBestOnly = args.saveBestOnly ?? false;
+    this.verbose = args.verbose ?? 0;
+    this.includeOptimizer = args.includeOptimizer ?? false;
+    this.#higher = higherIsBetter(this.monitor, args.mode ?? "auto");
+    this.best = this.#higher ? -Infinity : Infinity;
+  }
+
+  async onEpochEnd(epoch: number, logs: Logs = {}): Promise<void> {
+    const path = formatFilepath(this.filepath, epoch + 1, logs);
+    if (this.saveBestOnly) {
+      const value = logs[this.monitor];
+      if (value === undefined) {
+        console.warn(`modelCheckpoint: can save the best model only with '${this.monitor}' in the logs; skipping`);
+        return;
+      }
+      if (!(this.#higher ? value > this.best : value < this.best)) return;
+      if (this.verbose > 0) {
+        console.log(`Epoch ${epoch + 1}: ${this.monitor} improved from ${this.best} to ${value}, saving model to ${path}`);
+      }
+      this.best = value;
+    } else if (this.verbose > 0) console.log(`Epoch ${epoch + 1}: saving model to ${path}`);
+    await this.model!.save(path, { includeOptimizer: this.includeOptimizer });
+  }
+}
+
+/** Keras's ModelCheckpoint: save the model every epoch, or only its best version. */
+export function modelCheckpoint(args: ModelCheckpointArgs): ModelCheckpoint {
+  return new ModelCheckpoint(args);
+}

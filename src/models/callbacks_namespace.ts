@@ -1,0 +1,13 @@
+/** The `wg.callbacks` namespace: Keras's earlyStopping and modelCheckpoint, and the callback types. */
+export {
+  Callback,
+  type CustomCallbackArgs,
+  EarlyStopping,
+  earlyStopping,
+  type EarlyStoppingArgs,
+  History,
+  type Logs,
+  ModelCheckpoint,
+  modelCheckpoint,
+  type ModelCheckpointArgs,
+} from "./callbacks.ts";

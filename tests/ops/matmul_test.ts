@@ -1,0 +1,171 @@
+/**
+ * Property tests of matMul and fusedMatMul: transposes, batches (either side,
+ * or a batch of 1, broadcast), bias and every fused activation, M, N, K drawn
+ * from sizes that straddle the vec4 paths and the 64x64 tile (1, 3, 4, 17, 67, ...).
+ * M, N = rows and columns of C, K = the inner dimension.
+ *
+ * Tolerances: the GEMM sums K products with fma, so an element of C is within
+ * (K + 1)·U·Σ|a·b| (+|bias|) of exact, in any summation order; the activation
+ * adds its own error and passes the sum's on scaled by its Lipschitz constant.
+ * A gradient is again a GEMM (over N for dA, M for dB, then the batch) of dz,
+ * whose error (from the activation's derivative) is carried through |B| or |A|.
+ */
+import fc from "fast-check";
+import * as wg from "../../mod.ts";
+import type { FusedActivation } from "../../shaders/matmul.ts";
+import type * as matmulOps from "../../src/ops/matmul.ts";
+import type { Arr } from "../_reference/array.ts";
+import { matMul, matMulDims, type MatMulParams } from "../_reference/matmul.ts";
+import { dim, fill, Random, type Sampler, uniform, withExtremes } from "../_helpers/arbitrary.ts";
+import { UNARY_BOUNDS } from "../_helpers/bounds.ts";
+import { type Case, checkOp, described, type OpSpec, U } from "../_helpers/check_op.ts";
+
+/** fusedMatMul's parameters (xs[2], when present, is the bias). */
+type Params = MatMulParams;
+
+/** Batch layouts: none, both batched, only A or only B, and A's batch of 1 broadcast against B's. */
+const BATCHES = ["none", "both", "a", "b", "a1"] as const;
+
+/** f'(z) of each fused activation, from z and y = f(z). */
+const DERIVATIVE: Record<FusedActivation, (z: number, y: number, alpha: number) => number> = {
+  linear: () => 1,
+  relu: (z) => (z > 0 ? 1 : 0),
+  sigmoid: (_, y) => y * (1 - y),
+  tanh: (_, y) => 1 - y * y,
+  elu: (z, y, a) => (z > 0 ? 1 : y + a),
+  leakyRelu: (z, _, a) => (z > 0 ? 1 : a),
+  step: () => 0,
+};
+
+/**
+ * Cases of C = act(op(A)·op(B) + bias). `values` fills A and B; `biasValues`
+ * (if given) a bias of [N].
+ */
+function cases(
+  activations: readonly FusedActivation[],
+  values: Sampler,
+  biasValues?: Sampler,
+): fc.Arbitrary<Case<Params>> {
+  return fc.record({
+    M: dim,
+    N: dim,
+    K: dim,
+    batch: fc.constantFrom(...BATCHES),
+    size: fc.constantFrom(2, 3),
+    transposeA: fc.boolean(),
+    transposeB: fc.boolean(),
+    activation: fc.constantFrom(...activations),
+    alpha: fc.constantFrom(Math.fround(0.2), 1.5),
+    seed: fc.integer(),
+  }).map(({ M, N, K, batch, size, seed, ...p }) => {
+    const rng = new Random(seed);
+    const a = p.transposeA ? [K, M] : [M, K], b = p.transposeB ? [N, K] : [K, N];
+    const aBatch = { none: [], both: [size], a: [size], b: [], a1: [1] }[batch];
+    const bBatch = { none: [], both: [size], a: [], b: [size], a1: [size] }[batch];
+    const xs = [fill([...aBatch, ...a], values, rng), fill([...bBatch, ...b], values, rng)];
+    if (biasValues) xs.push(fill([N], biasValues, rng));
+    return described({ xs, params: p, seed });
+  });
+}
+
+const ref = ([a, b, bias]: Arr[], p: Params) => matMul(a, b, bias, p);
+const abs = (xs: Arr[]) => xs.map((x) => ({ ...x, data: x.data.map(Math.abs) }));
+
+/** Per element of C: (K + 1)·U·(Σ|a·b| + |bias|) through the activation, plus the activation's own error. */
+function forwardTol({ case: c, want }: { case: Case<Params>; want: Arr }): Float64Array {
+  const p = c.params, linear = { ...p, activation: "linear" as const };
+  const { K } = matMulDims(c.xs[0].shape, c.xs[1].shape, p.transposeA, p.transposeB);
+  const z = ref(c.xs, linear).data, mag = ref(abs(c.xs), linear).data;
+  const act = p.activation === "linear" ? null : UNARY_BOUNDS[p.activation];
+  return want.data.map((y, i) => {
+    const sumErr = (K + 1) * U * mag[i];
+    return act ? act.lipschitz(p.alpha) * sumErr + act.forward(z[i], y, p.alpha) : sumErr;
+  });
+}
+
+/**
+ * Σ_i w_i·|∂z_i/∂x_k[j]| for every element j of input k (0 = A, 1 = B, 2 = bias), z = op(A)·op(B) + bias:
+ * how per-output errors w of dz reach the gradient of input k.
+ */
+function throughGemm(k: number, w: Float64Array, xs: Arr[], p: Params): Float64Array {
+  const [a, b] = xs;
+  const { batch, M, N, K, aBatch, bBatch } = matMulDims(a.shape, b.shape, p.transposeA, p.transposeB);
+  const out = new Float64Array(xs[k].data.length);
+  for (let s = 0; s < batch; s++) {
+    const aBase = (aBatch === 1 ? 0 : s) * M * K, bBase = (bBatch === 1 ? 0 : s) * K * N;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        const wi = w[(s * M + m) * N + n];
+        if (k === 2) out[n] += wi;
+        else {
+          for (let kk = 0; kk < K; kk++) {
+            const ia = aBase + (p.transposeA ? kk * M + m : m * K + kk);
+            const ib = bBase + (p.transposeB ? n * K + kk : kk * N + n);
+            if (k === 0) out[ia] += wi * Math.abs(b.data[ib]);
+            else out[ib] += wi * Math.abs(a.data[ia]);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Terms one gradient element sums: a GEMM over N (dA) or M (dB), then over the batch; the bias's over batch·M. */
+function gradTerms(c: Case<Params>, k: number): number {
+  const { batch, M, N } = matMulDims(c.xs[0].shape, c.xs[1].shape, c.params.transposeA, c.params.transposeB);
+  return [N + batch, M + batch, M * batch][k];
+}
+
+function spec(name: string, activations: readonly FusedActivation[], values: Sampler, bias?: Sampler) {
+  const s: OpSpec<Params> = {
+    name,
+    cases: cases(activations, values, bias),
+    gpu: ([a, b, bias], p) =>
+      name === "matMul" ? wg.matMul(a, b, p.transposeA, p.transposeB) : wg.fusedMatMul({ ...p, a, b, bias }),
+    ref,
+    forwardTol,
+    gradTol: ({ case: c, want, input, cotangent, index, mag }) => {
+      const p = c.params;
+      const z = ref(c.xs, { ...p, activation: "linear" }).data;
+      // error of dz = f'(z)·c per element of C, carried through the GEMM
+      const dzErr = p.activation === "linear" ? null : want.data.map((y, i) => {
+        const dz = Math.abs(cotangent[i] * DERIVATIVE[p.activation](z[i], y, p.alpha));
+        return UNARY_BOUNDS[p.activation as Exclude<FusedActivation, "linear">]
+          .grad(dz, z[i], y, cotangent[i], p.alpha);
+      });
+      const carried = dzErr ? throughGemm(input, dzErr, c.xs, p) : null;
+      return mag.map((m, e) => gradTerms(c, input) * U * m + (carried ? carried[index[e]] : 0));
+    },
+    // Each checked element costs 6 evaluations of the reference (batch·M·N·K): keep a case near 10⁸ flops.
+    gradElements: ({ xs, params: p }) => {
+      const { batch, M, N, K } = matMulDims(xs[0].shape, xs[1].shape, p.transposeA, p.transposeB);
+      return Math.max(4, Math.min(48, Math.floor(4e6 / (batch * M * N * K))));
+    },
+  };
+  return s;
+}
+
+const floats = withExtremes(uniform(-2, 2), [0, 100, -100]);
+/** Small integers and a half-integer bias: z = A·B + bias is exact and ≥ 1/2 from the kinks at 0. */
+const ints: Sampler = (rng) => rng.int(7) - 3;
+const halves: Sampler = (rng) => rng.int(9) - 4 + 0.5;
+
+const matMulSpec = spec("matMul", ["linear"], floats);
+// matMul is linear in A and in B: also check its VJP against central differences of the GPU forward.
+matMulSpec.linear = { inputs: [0, 1], gradUlps: gradTerms };
+matMulSpec.numRuns = 25;
+
+/** Every export of src/ops/matmul.ts has its specs here (an op added without a test does not compile). */
+const MATMUL_TESTS: Record<keyof typeof matmulOps, OpSpec<Params>[]> = {
+  matMul: [matMulSpec],
+  fusedMatMul: [
+    spec("fusedMatMul (smooth activations)", ["linear", "sigmoid", "tanh"], floats, floats),
+    spec("fusedMatMul (kinked activations)", ["relu", "elu", "leakyRelu", "step"], ints, halves),
+  ],
+};
+
+for (const s of Object.values(MATMUL_TESTS).flat()) {
+  Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, () => checkOp(s));
+}
+

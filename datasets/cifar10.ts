@@ -8,7 +8,13 @@
  */
 import { gunzip, readTar } from "./archive.ts";
 import { parseCifarBatch } from "./cifar.ts";
-import { type Dataset, finishDataset, type ImageFormat, type LoadOptions, type RawExamples } from "./dataset.ts";
+import {
+  type Dataset,
+  finishDataset,
+  type ImageFormat,
+  type LoadOptions,
+  type RawExamples,
+} from "./dataset.ts";
 import type { RawImageSet } from "./dataset.ts";
 import { atomicWriteDir, type Digest, verifyDigest } from "./download.ts";
 import { formatError } from "./errors.ts";
@@ -54,7 +60,13 @@ export const CIFAR10_SPEC: CifarSpec = {
     digest: { algorithm: "SHA-256", hex: "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd" },
   },
   batchDir: "cifar-10-batches-bin",
-  trainFiles: ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"],
+  trainFiles: [
+    "data_batch_1.bin",
+    "data_batch_2.bin",
+    "data_batch_3.bin",
+    "data_batch_4.bin",
+    "data_batch_5.bin",
+  ],
   testFile: "test_batch.bin",
 };
 
@@ -110,7 +122,11 @@ export async function loadCifarDataset(spec: CifarSpec, options: LoadOptions = {
       run: async () => {
         const got = await downloadFromMirrors(spec.archive.urls, spec.archive.digest, options);
         if (typeof got === "string") return got;
-        return fromArchive(spec, got.bytes, got.url, root, { kind: "download", location: got.url, officialSplit: true });
+        return fromArchive(spec, got.bytes, got.url, root, {
+          kind: "download",
+          location: got.url,
+          officialSplit: true,
+        });
       },
     });
   } else {
@@ -129,13 +145,22 @@ const allFiles = (spec: CifarSpec) => [...spec.trainFiles, spec.testFile];
 
 /** Reads the extracted batches from the first directory that holds all of them. */
 async function fromBatches(spec: CifarSpec, root: string): Promise<RawImageSet | string> {
-  const dirs = [join(root, spec.dataset, spec.batchDir), join(root, spec.batchDir), join(root, spec.dataset), root];
+  const dirs = [
+    join(root, spec.dataset, spec.batchDir),
+    join(root, spec.batchDir),
+    join(root, spec.dataset),
+    root,
+  ];
   for (const dir of dirs) {
     const present = await Promise.all(allFiles(spec).map((f) => isPresent(join(dir, f))));
     if (!present.every(Boolean)) continue;
     const files = new Map<string, Uint8Array>();
     for (const f of allFiles(spec)) files.set(f, await Deno.readFile(join(dir, f)));
-    return parseBatches(spec, files, (f) => join(dir, f), { kind: "cache", location: dir, officialSplit: true });
+    return parseBatches(spec, files, (f) => join(dir, f), {
+      kind: "cache",
+      location: dir,
+      officialSplit: true,
+    });
   }
   return `not found (${allFiles(spec).join(", ")})`;
 }

@@ -107,7 +107,12 @@ export interface ImageFormat {
  * [0, 1] when `normalize`, else the bytes themselves; shape `[N, H·W·C]`
  * when `flatten`.
  */
-export function imagesToArray(raw: RawExamples, format: ImageFormat, normalize: boolean, flatten: boolean): DataArray {
+export function imagesToArray(
+  raw: RawExamples,
+  format: ImageFormat,
+  normalize: boolean,
+  flatten: boolean,
+): DataArray {
   const { height, width, channels } = format;
   const shape = flatten ? [raw.count, height * width * channels] : [raw.count, height, width, channels];
   if (!normalize) return { data: raw.images, shape, dtype: "float32" };
@@ -141,29 +146,33 @@ export function finishDataset(raw: RawImageSet, format: ImageFormat, options: Lo
     x: imagesToArray(r, format, normalize, flatten),
     y: labelsToArray(r, K, oneHot),
   });
-  const dataset: Dataset = {
-    train: convert(raw.train),
+  if (options.validationSplit === undefined) {
+    return {
+      train: convert(raw.train),
+      test: convert(raw.test),
+      classNames: format.classNames,
+      source: raw.source,
+    };
+  }
+  // Split the raw bytes (4x smaller than float32), then convert each part.
+  const asSplit = (r: RawExamples): Split => ({
+    x: { data: r.images, shape: [r.count, format.height * format.width * format.channels], dtype: "float32" },
+    y: { data: r.labels, shape: [r.count], dtype: "int32" },
+  });
+  const parts = trainValidationSplit(asSplit(raw.train), {
+    validationSplit: options.validationSplit,
+    seed: options.seed,
+  });
+  const toRaw = (s: Split): RawExamples => ({
+    count: s.x.shape[0],
+    images: s.x.data as Uint8Array,
+    labels: s.y.data as Uint8Array,
+  });
+  return {
+    train: convert(toRaw(parts.train)),
+    validation: convert(toRaw(parts.validation)),
     test: convert(raw.test),
     classNames: format.classNames,
     source: raw.source,
   };
-  if (options.validationSplit !== undefined) {
-    // Split the raw bytes (4x smaller than float32), then convert each part.
-    const asSplit = (r: RawExamples): Split => ({
-      x: { data: r.images, shape: [r.count, format.height * format.width * format.channels], dtype: "float32" },
-      y: { data: r.labels, shape: [r.count], dtype: "int32" },
-    });
-    const parts = trainValidationSplit(asSplit(raw.train), {
-      validationSplit: options.validationSplit,
-      seed: options.seed,
-    });
-    const toRaw = (s: Split): RawExamples => ({
-      count: s.x.shape[0],
-      images: s.x.data as Uint8Array,
-      labels: s.y.data as Uint8Array,
-    });
-    dataset.train = convert(toRaw(parts.train));
-    dataset.validation = convert(toRaw(parts.validation));
-  }
-  return dataset;
 }

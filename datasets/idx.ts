@@ -105,7 +105,9 @@ export function parseIdx(
     throw formatError(
       fileName,
       end,
-      `${bytes.length - end} unexpected bytes after the data of dimensions [${dims}] (the file should end here)`,
+      `${
+        bytes.length - end
+      } unexpected bytes after the data of dimensions [${dims}] (the file should end here)`,
     );
   }
   return { dims, data: bytes.subarray(headerBytes, end), dataOffset: headerBytes };

@@ -23,7 +23,12 @@ const sha256 = (hex: string) => ({ algorithm: "SHA-256" as const, hex });
  */
 export const MNIST_SPEC: IdxDatasetSpec = {
   dataset: "mnist",
-  format: { height: 28, width: 28, channels: 1, classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] },
+  format: {
+    height: 28,
+    width: 28,
+    channels: 1,
+    classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+  },
   files: {
     trainImages: {
       name: "train-images-idx3-ubyte",

@@ -25,14 +25,17 @@
  *
  * @module
  */
-export { loadMnist, MNIST_SPEC } from "./mnist.ts";
-export { FASHION_MNIST_SPEC, loadFashionMnist } from "./fashion_mnist.ts";
-export { CIFAR10_SPEC, loadCifar10 } from "./cifar10.ts";
+export { loadMnist } from "./mnist.ts";
+export { loadFashionMnist } from "./fashion_mnist.ts";
+export { loadCifar10 } from "./cifar10.ts";
 export type { DataArray, Dataset, DatasetSource, LoadOptions, Split } from "./dataset.ts";
-export { type BatchOptions, batches, type SplitOptions, trainValidationSplit } from "./split.ts";
+export { batches, type BatchOptions, type SplitOptions, trainValidationSplit } from "./split.ts";
 export { toTensor } from "./to_tensor.ts";
+// The engine's types that toTensor's result exposes (the same ones mod.ts exports).
+export type { DType, NestedArray, Tensor } from "../src/tensor.ts";
+export type { Shape } from "../src/shape.ts";
 export { type IdxArray, parseIdx } from "./idx.ts";
 export { CIFAR_RECORD_BYTES, type CifarBatch, parseCifarBatch } from "./cifar.ts";
 export { DatasetFormatError, DatasetUnavailableError, type SourceAttempt } from "./errors.ts";
 export type { DownloadProgress } from "./download.ts";
-export { resolveCacheRoot } from "./sources.ts";
+export { type EnvLookup, resolveCacheRoot } from "./sources.ts";

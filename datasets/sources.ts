@@ -7,7 +7,14 @@
  * @module
  */
 import { gunzip, readTar } from "./archive.ts";
-import { atomicWrite, type Digest, download, type DownloadOptions, fromIntegrity, verifyDigest } from "./download.ts";
+import {
+  atomicWrite,
+  type Digest,
+  download,
+  type DownloadOptions,
+  fromIntegrity,
+  verifyDigest,
+} from "./download.ts";
 import { DatasetFormatError, DatasetUnavailableError, formatError, type SourceAttempt } from "./errors.ts";
 
 /** The cache's directory name under the platform cache dir. */
@@ -191,12 +198,17 @@ export interface NpmSearch {
  *
  * @returns The package, or a string saying where it looked.
  */
-export async function findLocalNpmPackage(spec: NpmPackageSpec, search: NpmSearch): Promise<NpmPackage | string> {
+export async function findLocalNpmPackage(
+  spec: NpmPackageSpec,
+  search: NpmSearch,
+): Promise<NpmPackage | string> {
   const candidates: string[] = [];
   for (const root of search.searchFrom ?? defaultSearchRoots()) {
     for (const dir of ancestors(root)) {
       candidates.push(join(dir, "node_modules", spec.name));
-      candidates.push(join(dir, "node_modules", ".deno", `${spec.name}@${spec.version}`, "node_modules", spec.name));
+      candidates.push(
+        join(dir, "node_modules", ".deno", `${spec.name}@${spec.version}`, "node_modules", spec.name),
+      );
     }
   }
   const deno = search.denoDir === undefined ? denoDir() : search.denoDir;

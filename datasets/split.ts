@@ -38,7 +38,10 @@ export interface SplitOptions {
  * assertEquals([...train.x.data], [...train.y.data]); // rows stay paired
  * ```
  */
-export function trainValidationSplit(set: Split, options: SplitOptions = {}): { train: Split; validation: Split } {
+export function trainValidationSplit(
+  set: Split,
+  options: SplitOptions = {},
+): { train: Split; validation: Split } {
   const fraction = options.validationSplit ?? 0.2;
   if (!(fraction > 0 && fraction < 1)) {
     throw new RangeError(`trainValidationSplit: validationSplit must be in (0, 1), got ${fraction}`);

@@ -1,131 +1,82 @@
 /**
  * GEMM: C[b] = op(A[b]) · op(B[b]) (+ bias, then activation), op = optional transpose.
  * Layouts (row-major): A [M,K], or [K,M] when transposeA; B [K,N], or [N,K]
- * when transposeB; C [M,N]; batch b strides in uniforms (0 = broadcast).
+ * when transposeB; C [M,N]; bias [N]; batch b = gid.z, batch strides in
+ * uniforms (0 = broadcast). M, N = rows and columns of C, K = the inner dimension.
  *
- * One invocation computes a TM x TN block of C (TN/4 vec4 columns) in
- * registers, stepping K by 4; a workgroup is WGX x WGY invocations, so it
- * covers (WGY·TM) rows x (WGX·TN) columns. No workgroup memory: on
- * llvmpipe a workgroup runs as a loop over invocations and barriers cost
- * more than they save, while vec4 loads and register blocking pay
- * (PLATFORM.md). Each operand is read as vec4 along its contiguous axis when
- * that axis is a multiple of 4 (`vecA`, `vecB`, `vecC`), else by scalars with
- * bounds checks, so any shape works.
+ * One invocation computes a TM x TN block of C in registers, stepping K by 1:
+ * per k it loads TM values of op(A) and TN of op(B) and does TM·TN FMAs. A
+ * workgroup is WGX x WGY invocations; x walks row blocks, y column blocks.
+ * No workgroup memory, no barriers. Any M, N, K work: rows and columns past
+ * the edge read a clamped (valid) index and are never stored, and the K loop
+ * runs exactly K times, so there is no padding to zero.
+ *
+ * NOTE: transposes, bias and activation are uniforms, not variants: one
+ * pipeline per tiling serves every call. On llvmpipe a pipeline costs
+ * seconds of LLVM time, and loads are ~30x dearer than FMAs whatever their
+ * shape, so per-variant specialisation (vec4 loads, fixed strides) buys
+ * nothing there (see bench/gemm_variants.md). Without a bias the op binds
+ * `a` again in its place and sets `hasBias` to 0.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
-import { UNARY, type UnaryOp } from "./elementwise.ts";
+import { UNARY } from "./elementwise.ts";
 
 /** Activations the GEMM epilogue can apply (their derivatives need only y; see ops/matmul.ts). */
 export type FusedActivation = "linear" | "relu" | "sigmoid" | "tanh" | "elu" | "leakyRelu" | "step";
 
+/** The epilogue's activation codes: `params.activation` is the index into this list. */
+export const FUSED_ACTIVATIONS: readonly FusedActivation[] = [
+  "linear",
+  "relu",
+  "sigmoid",
+  "tanh",
+  "elu",
+  "leakyRelu",
+  "step",
+];
+
+/** A tiling: the only thing a GEMM pipeline is specialised on. */
 export interface MatMulVariant {
-  transposeA: boolean;
-  transposeB: boolean;
-  vecA: boolean;
-  vecB: boolean;
-  vecC: boolean;
-  bias: boolean;
-  activation: FusedActivation;
-  /** Rows and columns of C per invocation (TN a multiple of 4, TM a multiple of 4). */
+  /** Rows and columns of C per invocation (TN a multiple of 4). */
   tm: number;
   tn: number;
-  /** Invocations per workgroup along N (x) and M (y). */
+  /** Invocations per workgroup along the row blocks (x) and column blocks (y). */
   wgx: number;
   wgy: number;
 }
 
 const range = (n: number) => [...Array(n).keys()];
 
-function loaders(v: MatMulVariant): string {
-  // loadA(i, k): the 4 values op(A)[row, k..k+3] in the operand's natural direction:
-  //   !transposeA: A[row, k..k+3] (along K);  transposeA: A[k, row..row+3] (along M).
-  const a = v.transposeA
-    ? { rows: "params.K", cols: "params.M", name: "a", vec: v.vecA }
-    : { rows: "params.M", cols: "params.K", name: "a", vec: v.vecA };
-  const b = v.transposeB
-    ? { rows: "params.N", cols: "params.K", name: "b", vec: v.vecB }
-    : { rows: "params.K", cols: "params.N", name: "b", vec: v.vecB };
-  return [a, b].map(({ rows, cols, name, vec }) => {
-    const off = `${name}Offset`;
-    const fn = `load${name.toUpperCase()}`;
-    // r: row of the stored matrix, c: first of 4 columns. Out-of-range rows
-    // read a clamped row and are zeroed (0 · inf would be NaN otherwise).
-    return vec
-      ? `
-fn ${fn}(${off}: u32, r: u32, c: u32) -> vec4<f32> {
-  let v = ${name}[(${off} + min(r, ${rows} - 1u) * ${cols} + min(c, ${cols} - 4u)) / 4u];
-  return select(vec4<f32>(0.0), v, r < ${rows} && c < ${cols});
-}`
-      : `
-fn ${fn}(${off}: u32, r: u32, c: u32) -> vec4<f32> {
-  let base = ${off} + min(r, ${rows} - 1u) * ${cols};
-  let inRow = r < ${rows};
-  var v: vec4<f32>;
-  for (var j = 0u; j < 4u; j++) {
-    v[j] = select(0.0, ${name}[base + min(c + j, ${cols} - 1u)], inRow && c + j < ${cols});
+/** WGSL of `activate(x)`: a switch on `params.activation` over FUSED_ACTIVATIONS. */
+function activateFn(): string {
+  const cases = FUSED_ACTIVATIONS.slice(1).map((act, i) =>
+    `    case ${i + 1}u: { return ${UNARY[act as Exclude<FusedActivation, "linear">].forward}; }`
+  );
+  return `
+fn activate(x: f32) -> f32 {
+  let alpha = params.alpha;
+  switch params.activation {
+${cases.join("\n")}
+    default: { return x; }
   }
-  return v;
 }`;
-  }).join("\n");
 }
 
-/** WGSL of the K loop body: loads into a_i (row i of op(A), 4 k's) and b_kk_c, then FMAs. */
-function kStep(v: MatMulVariant): string {
-  const { tm, tn } = v;
-  const cols = tn / 4;
-  const lines: string[] = [];
-  if (!v.transposeA) {
-    for (const i of range(tm)) lines.push(`let a_${i} = loadA(aOffset, row + ${i}u, k);`);
-  } else {
-    // 4 rows of A[k.., row..] (along M), regrouped to per-row vec4 over k.
-    for (const kk of range(4)) {
-      for (const g of range(tm / 4)) {
-        lines.push(`let t_${kk}_${g} = loadA(aOffset, k + ${kk}u, row + ${4 * g}u);`);
-      }
-    }
-    for (const i of range(tm)) {
-      const g = Math.floor(i / 4), e = i % 4;
-      lines.push(`let a_${i} = vec4<f32>(${range(4).map((kk) => `t_${kk}_${g}[${e}]`).join(", ")});`);
-    }
-  }
-  if (!v.transposeB) {
-    for (const kk of range(4)) {
-      for (const c of range(cols)) {
-        lines.push(`let b_${kk}_${c} = loadB(bOffset, k + ${kk}u, col + ${4 * c}u);`);
-      }
-    }
-  } else {
-    // TN rows of B[col.., k..] (along K), regrouped to vec4 over columns.
-    for (const j of range(tn)) lines.push(`let s_${j} = loadB(bOffset, col + ${j}u, k);`);
-    for (const kk of range(4)) {
-      for (const c of range(cols)) {
-        lines.push(
-          `let b_${kk}_${c} = vec4<f32>(${range(4).map((e) => `s_${4 * c + e}[${kk}]`).join(", ")});`,
-        );
-      }
-    }
-  }
-  for (const kk of range(4)) {
-    for (const i of range(tm)) {
-      for (const c of range(cols)) {
-        lines.push(`acc_${i}_${c} = fma(vec4<f32>(a_${i}[${kk}]), b_${kk}_${c}, acc_${i}_${c});`);
-      }
-    }
-  }
+/** The K loop: loads a_i = op(A)[row_i, k], b_j = op(B)[k, col_j], then acc_i_c += a_i · b_(4c..4c+3). */
+function kLoop({ tm, tn }: MatMulVariant): string {
+  const lines = [
+    ...range(tm).map((i) => `let a_${i} = a[ka + ra_${i}];`),
+    ...range(tn).map((j) => `let b_${j} = b[kb + cb_${j}];`),
+    ...range(tm).flatMap((i) =>
+      range(tn / 4).map((c) => {
+        const bv = range(4).map((e) => `b_${4 * c + e}`).join(", ");
+        return `acc_${i}_${c} = fma(vec4<f32>(a_${i}), vec4<f32>(${bv}), acc_${i}_${c});`;
+      })
+    ),
+    "ka += params.aKStride;",
+    "kb += params.bKStride;",
+  ];
   return lines.map((l) => "    " + l).join("\n");
-}
-
-function epilogue(v: MatMulVariant): string {
-  const lines: string[] = [];
-  for (const i of range(v.tm)) {
-    lines.push(`  if (row + ${i}u < params.M) {`);
-    for (const c of range(v.tn / 4)) {
-      const colExpr = `col + ${4 * c}u`;
-      lines.push(`    store(cOffset + (row + ${i}u) * params.N, ${colExpr}, acc_${i}_${c});`);
-    }
-    lines.push("  }");
-  }
-  return lines.join("\n");
 }
 
 export const matMulKernel: Kernel<MatMulVariant> = {
@@ -136,56 +87,64 @@ export const matMulKernel: Kernel<MatMulVariant> = {
     ["K", "u32"],
     ["aBatchStride", "u32"],
     ["bBatchStride", "u32"],
+    // op(A)[i, k] = a[i·aRowStride + k·aKStride]; op(B)[k, j] = b[k·bKStride + j·bColStride].
+    ["aRowStride", "u32"],
+    ["aKStride", "u32"],
+    ["bKStride", "u32"],
+    ["bColStride", "u32"],
+    ["hasBias", "u32"],
+    ["activation", "u32"],
     ["alpha", "f32"],
   ],
-  bindings: (v) => [
-    { name: "a", type: v.vecA ? "vec4<f32>" : "f32", access: "read" },
-    { name: "b", type: v.vecB ? "vec4<f32>" : "f32", access: "read" },
-    ...(v.bias ? [{ name: "bias", type: "f32", access: "read" } as const] : []),
-    { name: "c", type: v.vecC ? "vec4<f32>" : "f32", access: "read_write" },
+  bindings: () => [
+    { name: "a", type: "f32", access: "read" },
+    { name: "b", type: "f32", access: "read" },
+    { name: "bias", type: "f32", access: "read" },
+    { name: "c", type: "f32", access: "read_write" },
   ],
+  key: ({ tm, tn, wgx, wgy }) => `${tm}x${tn}/${wgx}x${wgy}`,
   source: (v) => {
-    const cols = v.tn / 4;
-    const accDecl = range(v.tm).flatMap((i) =>
-      range(cols).map((c) => `  var acc_${i}_${c} = vec4<f32>(0.0);`)
-    );
-    const act = v.activation === "linear" ? "x" : UNARY[v.activation as UnaryOp].forward;
+    const { tm, tn } = v;
+    const decl = (f: (i: number) => string, n: number) => range(n).map((i) => "  " + f(i)).join("\n");
     return `
-${loaders(v)}
-
-fn activate(x: f32) -> f32 {
-  let alpha = params.alpha;
-  _ = alpha;
-  return ${act};
-}
-
-// C[r, col..col+3] = act(acc + bias), for the columns inside N.
-fn store(rowOffset: u32, col: u32, acc: vec4<f32>) {
-  var v = acc;
-  for (var j = 0u; j < 4u; j++) {
-    ${v.bias ? "v[j] += bias[min(col + j, params.N - 1u)];" : ""}
-    v[j] = activate(v[j]);
-  }
-  ${
-      v.vecC
-        ? "if (col < params.N) { c[(rowOffset + col) / 4u] = v; }"
-        : "for (var j = 0u; j < 4u; j++) { if (col + j < params.N) { c[rowOffset + col + j] = v[j]; } }"
-    }
-}
+${activateFn()}
 
 @compute @workgroup_size(${v.wgx}, ${v.wgy})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let col = gid.x * ${v.tn}u;
-  let row = gid.y * ${v.tm}u;
+  let row = gid.x * ${tm}u;
+  let col = gid.y * ${tn}u;
+  if (row >= params.M || col >= params.N) { return; }
   let batch = gid.z;
-  let aOffset = batch * params.aBatchStride;
-  let bOffset = batch * params.bBatchStride;
-  let cOffset = batch * params.M * params.N;
-${accDecl.join("\n")}
-  for (var k = 0u; k < params.K; k += 4u) {
-${kStep(v)}
+  // Offsets of row i of op(A) and column j of op(B), clamped into the matrix.
+${decl((i) => `let ra_${i} = min(row + ${i}u, params.M - 1u) * params.aRowStride;`, tm)}
+${decl((j) => `let cb_${j} = min(col + ${j}u, params.N - 1u) * params.bColStride;`, tn)}
+${decl((i) => range(tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).join(" "), tm)}
+  var ka = batch * params.aBatchStride;
+  var kb = batch * params.bBatchStride;
+  for (var k = 0u; k < params.K; k++) {
+${kLoop(v)}
   }
-${epilogue(v)}
+  // Epilogue as loops over a private copy of the block: unrolled, its
+  // TM·TN guarded stores and activations cost more compile time than the K loop.
+  var tile: array<f32, ${tm * tn}>;
+${
+      range(tm).flatMap((i) =>
+        range(tn / 4).map((c) =>
+          `  tile[${i * tn + 4 * c}] = acc_${i}_${c}.x; tile[${i * tn + 4 * c + 1}] = acc_${i}_${c}.y; ` +
+          `tile[${i * tn + 4 * c + 2}] = acc_${i}_${c}.z; tile[${i * tn + 4 * c + 3}] = acc_${i}_${c}.w;`
+        )
+      ).join("\n")
+    }
+  let rows = min(${tm}u, params.M - row);
+  let cols = min(${tn}u, params.N - col);
+  let cOffset = (batch * params.M + row) * params.N + col;
+  for (var j = 0u; j < cols; j++) {
+    var bj = 0.0;
+    if (params.hasBias != 0u) { bj = bias[col + j]; }
+    for (var i = 0u; i < rows; i++) {
+      c[cOffset + i * params.N + j] = activate(tile[i * ${tn}u + j] + bj);
+    }
+  }
 }`;
   },
 };

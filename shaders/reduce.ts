@@ -43,6 +43,15 @@ function combine(op: ReduceOp): string {
   return op === "sum" ? "acc = acc + v;" : `if (${BETTER[op]}) { acc = v; accIdx = r; }`;
 }
 
+// NOTE: a row of -inf never beats max's ±FLT_MAX start (nor +inf min's, nor an all-NaN row): then the
+// result is the first element, index 0, rather than ∓FLT_MAX and the invalid index -1.
+function firstIfNoneWon(op: ReduceOp): string {
+  return op === "sum" ? "" : `if (accIdx == 0xffffffffu && params.r > 0u) {
+    acc = x[outer * params.r * params.inner + inner];
+    accIdx = 0u;
+  }`;
+}
+
 export const reduceKernel: Kernel<ReduceVariant> = {
   name: "reduce",
   uniforms: [["outer", "u32"], ["r", "u32"], ["inner", "u32"], ["scale", "f32"]],
@@ -90,6 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (lid == 0u && o < params.outer * params.inner) {
     acc = partial[0];
     accIdx = partialIdx[0];
+    ${firstIfNoneWon(op)}
     out[o] = ${result};
   }
 }
@@ -107,6 +117,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let v = x[(outer * params.r + r) * params.inner + inner];
     ${combine(op)}
   }
+  ${firstIfNoneWon(op)}
   _ = accIdx;
   out[o] = ${result};
 }

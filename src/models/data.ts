@@ -131,18 +131,8 @@ export class Batcher {
    * submits pending work first so the previous step still reads the old values.
    */
   batch(order: Int32Array | null, start: number, count: number): Tensor {
-    let entry = this.#batches.get(count);
+    const entry = this.#entry(count);
     const source = this.source;
-    if (entry === undefined) {
-      const tensor = empty([count, ...source.rowShape], source.dtype);
-      tensor.kept = true;
-      const size = count * sizeOf(source.rowShape);
-      const staging = source instanceof HostSource
-        ? (source.dtype === "int32" ? new Int32Array(size) : new Float32Array(size))
-        : null;
-      entry = { tensor, staging };
-      this.#batches.set(count, entry);
-    }
     if (source instanceof HostSource) {
       source.gather(entry.staging!, order, start, count);
       writeData(entry.tensor, entry.staging!);
@@ -155,6 +145,43 @@ export class Batcher {
       }
     }
     return entry.tensor;
+  }
+
+  /**
+   * Allocates the batch tensors of batches of `batchSize` (the full ones and
+   * the last, smaller one) now, before training allocates its own buffers:
+   * allocated later, they could take pool buffers that the steps then
+   * replace with new ones, and memory would not be flat from the first epoch.
+   */
+  reserve(batchSize: number): void {
+    const n = this.source.n;
+    if (n === 0) return;
+    this.#entry(Math.min(batchSize, n));
+    if (n > batchSize && n % batchSize !== 0) this.#entry(n % batchSize);
+  }
+
+  #entry(count: number): { tensor: Tensor; staging: Float32Array | Int32Array | null } {
+    let entry = this.#batches.get(count);
+    const source = this.source;
+    if (entry === undefined) {
+      const bytes = count * sizeOf(source.rowShape) * 4;
+      const limit = runtime().device.limits.maxStorageBufferBindingSize;
+      if (bytes > limit) {
+        throw new ShapeError(
+          `a batch of ${count} examples of shape ${formatShape(source.rowShape)} is ${bytes} bytes, more than the ` +
+            `largest storage binding (${limit} bytes): use a batchSize of at most ${Math.floor(limit / (bytes / count))}`,
+        );
+      }
+      const tensor = empty([count, ...source.rowShape], source.dtype);
+      tensor.kept = true;
+      const size = count * sizeOf(source.rowShape);
+      const staging = source instanceof HostSource
+        ? (source.dtype === "int32" ? new Int32Array(size) : new Float32Array(size))
+        : null;
+      entry = { tensor, staging };
+      this.#batches.set(count, entry);
+    }
+    return entry;
   }
 
   /** Frees the batch tensors. */

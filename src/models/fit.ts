@@ -273,6 +273,10 @@ export async function fitModel(model: Sequential, x: ModelData, y: ModelData, ar
 
   model.beginTraining();
   try {
+    trainX.reserve(batchSize);
+    trainY.reserve(batchSize);
+    valX?.reserve(valBatchSize);
+    valY?.reserve(valBatchSize);
     await emit("onTrainBegin");
     for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
       if (args.shuffle ?? true) {
@@ -292,10 +296,10 @@ export async function fitModel(model: Sequential, x: ModelData, y: ModelData, ar
         await emit("onBatchBegin", step, { batch: step, size: count });
         // ---- one training step: one submit, no await ----
         const xb = trainX.batch(order, start, count), yb = trainY.batch(order, start, count);
-        tidy(() => {
-          const { grads } = variableGrads(() => batchLoss(model, plan, xb, yb, true, sums, base), variables);
-          optimizer.applyGradients(grads); // ends the step with its one submit
-        });
+        // The activations are released before the submit, so they are reusable by the next step.
+        const grads = tidy(() => variableGrads(() => batchLoss(model, plan, xb, yb, true, sums, base), variables).grads);
+        optimizer.applyGradients(grads); // ends the step with its one submit
+        for (const g of Object.values(grads)) g.dispose();
         seen += count;
         if (liveReads && performance.now() - lastRead >= READ_INTERVAL_MS) {
           batchLogs = logsOf(await sums.data() as Float32Array, base, seen);

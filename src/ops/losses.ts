@@ -5,14 +5,15 @@
  */
 import { LABEL_OUT_OF_RANGE, softmaxCrossEntropyKernel } from "../../shaders/softmax.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
-import { record } from "../autograd/tape.ts";
+import { isWatched, record } from "../autograd/tape.ts";
 import { ShapeError } from "../errors.ts";
 import { defineAssertion, runtime } from "../gpu/runtime.ts";
 import { formatShape, shapesEqual } from "../shape.ts";
 import { empty, type Tensor } from "../tensor.ts";
 import { asTensor, checkDType } from "./_util.ts";
-import { abs, mul, sigmoidCrossEntropyWithLogits, square, sub } from "./elementwise.ts";
+import { abs, mul, neg, sigmoidCrossEntropyWithLogits, square, sub } from "./elementwise.ts";
 import { mean } from "./reduce.ts";
+import { logSoftmax } from "./softmax.ts";
 import { reshape } from "./transform.ts";
 
 defineAssertion(
@@ -97,8 +98,19 @@ function fusedSoftmaxCrossEntropy(op: string, labels: Tensor, logits: Tensor, sp
       grid1D(rows),
     );
   }
-  // dlogits = dLoss_row · (softmax·Σy - y), dz computed in the forward pass
-  record(rowLoss, [logits], (dLoss, [dz]) => [mul(dz, reshape(dLoss, [...dLoss.shape, 1]))], [dz]);
+  // dlogits = dLoss_row · (softmax·Σy - y), dz computed in the forward pass;
+  // dlabels = dLoss_row · (logΣexp(z) - z) = -dLoss_row · logSoftmax(z), for dense labels that something
+  // differentiates (asked now, so a training step, whose labels are data, pays nothing for it)
+  const labelGrad = !sparse && isWatched(labels);
+  record(
+    rowLoss,
+    labelGrad ? [logits, labels] : [logits],
+    (dLoss, [dz, z]) => {
+      const d = reshape(dLoss, [...dLoss.shape, 1]);
+      return labelGrad ? [mul(dz, d), mul(logSoftmax(z), neg(d))] : [mul(dz, d)];
+    },
+    labelGrad ? [dz, logits] : [dz],
+  );
   dz.dispose(); // the tape holds a view when it recorded one
   return mean(rowLoss);
 }

@@ -4,9 +4,12 @@
  * exp 3 + 2|x| ULP, log 3 ULP (2⁻²¹ absolute on [0.5, 2]), division 2.5 ULP,
  * sqrt inherited from 1/inverseSqrt (2 + 2.5 ULP), tanh from sinh/cosh. One
  * row per op (a missing row does not compile); the fused GEMM epilogue and the
- * elementwise tests share them.
+ * elementwise tests share them. Then the row-wise softmax's, which the softmax
+ * and loss tests share.
  */
 import type { UnaryOp } from "../../shaders/elementwise.ts";
+import type { Arr } from "../_reference/array.ts";
+import { rowStats } from "../_reference/softmax.ts";
 import { U } from "./check_op.ts";
 
 /** Relative error of WGSL's exp at x, in units of U. */
@@ -81,3 +84,28 @@ export const UNARY_BOUNDS: Record<UnaryOp, UnaryBound> = {
     lipschitz: () => Infinity,
   },
 };
+
+/**
+ * Per element of z [rows, C]: softmax's relative error ρ and logSoftmax's
+ * absolute error δ. exp(d_j) errs by (expUlps(d_j) + |d_j|)·U relative (d_j's
+ * own rounding passes through exp); s by C·U plus the e_j's errors weighted by
+ * p_j; log s by s's relative error plus log's own.
+ */
+export function rowErrors(z: Arr): { rho: Float64Array; delta: Float64Array; sErr: Float64Array } {
+  const c = z.shape[z.shape.length - 1], rows = z.data.length / c;
+  const rho = new Float64Array(z.data.length), delta = new Float64Array(z.data.length);
+  const sErr = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const { m, s } = rowStats(z, r);
+    const d = Array.from({ length: c }, (_, j) => z.data[r * c + j] - m);
+    const eErr = d.map((dj) => (expUlps(dj) + Math.abs(dj)) * U);
+    // relative error of s: C roundings, and the e_j's weighted by their share p_j = e_j / s
+    sErr[r] = c * U + d.reduce((acc, dj, j) => acc + (Math.exp(dj) / s) * eErr[j], 0);
+    const logS = Math.log(s), logErr = s <= 2 ? 2 ** -21 : 6 * U * logS;
+    for (let j = 0; j < c; j++) {
+      rho[r * c + j] = eErr[j] + sErr[r] + 5 * U;
+      delta[r * c + j] = U * Math.abs(d[j]) + sErr[r] + logErr + 2 * U * Math.abs(d[j] - logS);
+    }
+  }
+  return { rho, delta, sErr };
+}

@@ -1,8 +1,12 @@
 /**
- * Float64 CPU references for the windowed ops (conv2d, maxPool, avgPool),
- * written from TensorFlow's definitions, independently of src/ops/_window.ts.
- * Layouts: x [N,H,W,C] (NHWC), filter [KH,KW,C,F] (HWIO), flat row-major arrays.
+ * Float64 reference of conv2d / fusedConv2d, written from TensorFlow's
+ * definition (independently of src/ops/_window.ts), and the window geometry
+ * the pool reference shares.
+ * Layouts: x [N,H,W,C] (NHWC), filter [KH,KW,C,F] (HWIO), y [N,OH,OW,F].
  */
+import type { FusedActivation } from "../../shaders/matmul.ts";
+import { type Arr, arr } from "./array.ts";
+import { UNARY_REF } from "./elementwise.ts";
 
 export type Pad = "valid" | "same";
 
@@ -14,7 +18,7 @@ export function axisGeometry(size: number, k: number, s: number, pad: Pad): { ou
   return { out, before: Math.floor(Math.max((out - 1) * s + k - size, 0) / 2) };
 }
 
-/** Geometry of a window over [N,H,W,C]. */
+/** Geometry of a KH×KW window over [N,H,W,C] with strides [SH, SW]. */
 export function geometry(
   xShape: readonly number[],
   [KH, KW]: readonly number[],
@@ -26,24 +30,27 @@ export function geometry(
   return { N, H, W, C, KH, KW, SH, SW, OH: h.out, OW: w.out, padT: h.before, padL: w.before };
 }
 
-/** y[n,oh,ow,f] = Σ_{kh,kw,c} x[n, oh·SH + kh - padT, ow·SW + kw - padL, c] · w[kh,kw,c,f] (+ bias[f]). */
-export function conv2dRef(
-  x: ArrayLike<number>,
-  xShape: readonly number[],
-  w: ArrayLike<number>,
-  wShape: readonly number[],
-  strides: readonly number[],
-  pad: Pad,
-  bias?: ArrayLike<number>,
-): { y: Float64Array; shape: number[] } {
-  const [KH, KW, C, F] = wShape;
-  const g = geometry(xShape, [KH, KW], strides, pad);
-  const y = new Float64Array(g.N * g.OH * g.OW * F);
+export interface ConvParams {
+  strides: [number, number];
+  pad: Pad;
+  activation: FusedActivation;
+  alpha: number;
+}
+
+/**
+ * y[n,oh,ow,f] = act(Σ_{kh,kw,c} x[n, oh·SH + kh - padT, ow·SW + kw - padL, c]·w[kh,kw,c,f] + bias[f]),
+ * terms outside the input being zero.
+ */
+export function conv2d(x: Arr, w: Arr, bias: Arr | undefined, p: ConvParams): Arr {
+  const [KH, KW, C, F] = w.shape;
+  const g = geometry(x.shape, [KH, KW], p.strides, p.pad);
+  const y = arr([g.N, g.OH, g.OW, F]);
   for (let n = 0; n < g.N; n++) {
     for (let oh = 0; oh < g.OH; oh++) {
       for (let ow = 0; ow < g.OW; ow++) {
         for (let f = 0; f < F; f++) {
-          let acc = bias ? bias[f] : 0;
+          // Neumaier's compensated sum, inline (the reference's hot loop)
+          let sum = bias ? bias.data[f] : 0, comp = 0;
           for (let kh = 0; kh < KH; kh++) {
             const h = oh * g.SH + kh - g.padT;
             if (h < 0 || h >= g.H) continue;
@@ -51,53 +58,20 @@ export function conv2dRef(
               const ww = ow * g.SW + kw - g.padL;
               if (ww < 0 || ww >= g.W) continue;
               for (let c = 0; c < C; c++) {
-                acc += x[((n * g.H + h) * g.W + ww) * C + c] * w[((kh * KW + kw) * C + c) * F + f];
+                const v = x.data[((n * g.H + h) * g.W + ww) * C + c] * w.data[((kh * KW + kw) * C + c) * F + f];
+                const t = sum + v;
+                comp += Math.abs(sum) >= Math.abs(v) ? (sum - t) + v : (v - t) + sum;
+                sum = t;
               }
             }
           }
-          y[((n * g.OH + oh) * g.OW + ow) * F + f] = acc;
+          const z = sum + comp;
+          y.data[((n * g.OH + oh) * g.OW + ow) * F + f] = p.activation === "linear"
+            ? z
+            : UNARY_REF[p.activation](z, p.alpha);
         }
       }
     }
   }
-  return { y, shape: [g.N, g.OH, g.OW, F] };
-}
-
-/** Max or mean over each window's real (unpadded) inputs; max also gives the first arg-max (flat x index). */
-export function poolRef(
-  op: "max" | "avg",
-  x: ArrayLike<number>,
-  xShape: readonly number[],
-  filterSize: readonly number[],
-  strides: readonly number[],
-  pad: Pad,
-): { y: Float64Array; arg: Int32Array; shape: number[] } {
-  const g = geometry(xShape, filterSize, strides, pad);
-  const size = g.N * g.OH * g.OW * g.C;
-  const y = new Float64Array(size), arg = new Int32Array(size);
-  for (let n = 0; n < g.N; n++) {
-    for (let oh = 0; oh < g.OH; oh++) {
-      for (let ow = 0; ow < g.OW; ow++) {
-        for (let c = 0; c < g.C; c++) {
-          let best = -Infinity, at = -1, sum = 0, count = 0;
-          for (let kh = 0; kh < g.KH; kh++) {
-            const h = oh * g.SH + kh - g.padT;
-            if (h < 0 || h >= g.H) continue;
-            for (let kw = 0; kw < g.KW; kw++) {
-              const w = ow * g.SW + kw - g.padL;
-              if (w < 0 || w >= g.W) continue;
-              const i = ((n * g.H + h) * g.W + w) * g.C + c;
-              if (at < 0 || x[i] > best) [best, at] = [x[i], i]; // first maximum in row-major order
-              sum += x[i];
-              count++;
-            }
-          }
-          const o = ((n * g.OH + oh) * g.OW + ow) * g.C + c;
-          y[o] = op === "max" ? best : sum / count;
-          arg[o] = at;
-        }
-      }
-    }
-  }
-  return { y, arg, shape: [g.N, g.OH, g.OW, g.C] };
+  return y;
 }

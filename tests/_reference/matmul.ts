@@ -33,19 +33,20 @@ export function matMulDims(a: readonly number[], b: readonly number[], tA: boole
 export function matMul(a: Arr, b: Arr, bias: Arr | undefined, p: MatMulParams): Arr {
   const { batch, M, N, K, aBatch, bBatch, outShape } = matMulDims(a.shape, b.shape, p.transposeA, p.transposeB);
   const out = arr(outShape);
-  // element (r, c) of op(X) for batch entry `base`
-  const atA = (base: number, m: number, k: number) => a.data[base + (p.transposeA ? k * M + m : m * K + k)];
-  const atB = (base: number, k: number, n: number) => b.data[base + (p.transposeB ? n * K + k : k * N + n)];
+  const ad = a.data, bd = b.data;
+  // strides of op(A) along m and k, of op(B) along k and n
+  const [am, ak] = p.transposeA ? [1, M] : [K, 1];
+  const [bk, bn] = p.transposeB ? [1, K] : [N, 1];
   for (let s = 0; s < batch; s++) {
     const aBase = (aBatch === 1 ? 0 : s) * M * K;
     const bBase = (bBatch === 1 ? 0 : s) * K * N;
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {
-        // Neumaier's compensated sum (as Sum in array.ts), inline: this is the reference's hot loop
+        // compensated sum (Knuth's branch-free TwoSum), inline: this is the reference's hot loop
         let sum = bias ? bias.data[n] : 0, comp = 0;
-        for (let k = 0; k < K; k++) {
-          const v = atA(aBase, m, k) * atB(bBase, k, n), t = sum + v;
-          comp += Math.abs(sum) >= Math.abs(v) ? (sum - t) + v : (v - t) + sum;
+        for (let k = 0, ia = aBase + m * am, ib = bBase + n * bn; k < K; k++, ia += ak, ib += bk) {
+          const v = ad[ia] * bd[ib], t = sum + v, bv = t - sum;
+          comp += (sum - (t - bv)) + (v - bv);
           sum = t;
         }
         const z = sum + comp;

@@ -4,7 +4,8 @@
  * from the free lists and the GPU allocates nothing.
  */
 
-const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
+// UNIFORM too: a kernel may bind a window of a tensor as a uniform buffer (see Binding in kernel.ts).
+const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC |
   GPUBufferUsage.COPY_DST;
 
 /** Rounds a byte size up to its bucket: multiples of 16 bytes, 4 buckets per power of two. */

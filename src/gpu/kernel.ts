@@ -7,11 +7,18 @@
 /** A uniform field: a scalar, or up to 8 u32 packed as `array<vec4<u32>, 2>` (shapes, strides). */
 export type UniformType = "u32" | "i32" | "f32" | "u32x8";
 
-/** A storage buffer binding; `type` is the array element type, e.g. `f32` or `vec4<f32>`. */
+/**
+ * A buffer binding; `type` is the array element type, e.g. `f32` or `vec4<f32>`.
+ * "uniform" binds (a window of) a buffer as `var<uniform> name: array<type, length>`
+ * (at most 64 KiB, 16-byte elements): on llvmpipe a uniform load costs ~1/14 of a
+ * storage load (bench/conv_variants.md), so kernels read small, reused operands this way.
+ */
 export interface Binding {
   readonly name: string;
   readonly type: string;
-  readonly access: "read" | "read_write";
+  readonly access: "read" | "read_write" | "uniform";
+  /** For "uniform": the fixed array length (the binding must cover length × 16 bytes). */
+  readonly length?: number;
 }
 
 /** A WGSL compute kernel with variants (V) that each compile to one pipeline. */
@@ -96,7 +103,9 @@ export function kernelSource<V>(kernel: Kernel<V>, variant: V): string {
   }
   for (const b of kernel.bindings(variant)) {
     lines.push(
-      `@group(0) @binding(${binding++}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`,
+      b.access === "uniform"
+        ? `@group(0) @binding(${binding++}) var<uniform> ${b.name}: array<${b.type}, ${b.length}>;`
+        : `@group(0) @binding(${binding++}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`,
     );
   }
   return lines.join("\n") + "\n" + kernel.source(variant);

@@ -95,11 +95,15 @@ export class Runtime {
     }
   }
 
-  /** Records one dispatch of `kernel` (variant `variant`) into the open compute pass. */
+  /**
+   * Records one dispatch of `kernel` (variant `variant`) into the open compute
+   * pass. A buffer binds whole; a `{ buffer, offset, size }` binds a window
+   * (uniform bindings, which are limited to 64 KiB).
+   */
   dispatch<V>(
     kernel: Kernel<V>,
     variant: V,
-    buffers: readonly GPUBuffer[],
+    buffers: readonly (GPUBuffer | GPUBufferBinding)[],
     uniforms: UniformValues,
     workgroups: readonly [number, number?, number?],
   ): void {
@@ -120,7 +124,9 @@ export class Runtime {
       });
     }
     const first = entries.length;
-    buffers.forEach((buffer, i) => entries.push({ binding: first + i, resource: { buffer } }));
+    buffers.forEach((b, i) =>
+      entries.push({ binding: first + i, resource: "buffer" in b ? b : { buffer: b as GPUBuffer } })
+    );
     const bindGroup = this.device.createBindGroup({ layout: cached.layout, entries });
     const pass = this.#openPass();
     pass.setPipeline(cached.pipeline);
@@ -252,7 +258,9 @@ export class Runtime {
       layoutEntries.push({
         binding: layoutEntries.length,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: b.access === "read" ? "read-only-storage" : "storage" },
+        buffer: {
+          type: b.access === "uniform" ? "uniform" : b.access === "read" ? "read-only-storage" : "storage",
+        },
       });
     }
     const layout = this.device.createBindGroupLayout({ entries: layoutEntries });

@@ -7,7 +7,12 @@ import { ShapeError } from "../errors.ts";
 import type { Initializer, InitializerIdentifier } from "../initializers.ts";
 import { fusedConv2d } from "../ops/conv.ts";
 import type { Tensor, Variable } from "../tensor.ts";
-import { type ActivationIdentifier, activationName, applyActivation, fusedActivation } from "./activations.ts";
+import {
+  type ActivationIdentifier,
+  activationName,
+  applyActivation,
+  fusedActivation,
+} from "./activations.ts";
 import type { HasActivation } from "./core.ts";
 import {
   type CallArgs,
@@ -61,20 +66,30 @@ export function checkPadding(padding: unknown, layer: string): "valid" | "same" 
 
 /** y = act(conv2d(x, kernel) + bias): x [B, H, W, C] → y [B, OH, OW, F]; kernel [KH, KW, C, F]. */
 export class Conv2D extends Layer implements HasActivation {
+  /** The Keras class name stored in model.json. */
   readonly className = "Conv2D";
+  /** Output channels. */
   readonly filters: number;
+  /** Kernel height and width. */
   readonly kernelSize: [number, number];
+  /** Vertical and horizontal stride. */
   readonly strides: [number, number];
+  /** "valid" or "same". */
   readonly padding: "valid" | "same";
+  /** The activation applied to the output. */
   readonly activation: ActivationIdentifier;
+  /** Whether a bias is added. */
   readonly useBias: boolean;
+  /** Initializes the kernel. */
   readonly kernelInitializer: Initializer;
+  /** Initializes the bias. */
   readonly biasInitializer: Initializer;
   /** [KH, KW, C, F], once built. */
   kernel: Variable | null = null;
   /** [F], once built (if useBias). */
   bias: Variable | null = null;
 
+  /** Use the factory in `wg.layers`. */
   constructor(args: Conv2DLayerArgs) {
     super(args, "conv2d");
     if (!Number.isInteger(args.filters) || args.filters < 1) {
@@ -83,7 +98,10 @@ export class Conv2D extends Layer implements HasActivation {
     if (args.dataFormat !== undefined && args.dataFormat !== "channelsLast") {
       throw new ShapeError(`${this.name}: only dataFormat 'channelsLast' (NHWC) is supported`);
     }
-    if (args.dilationRate !== undefined && toPair(args.dilationRate, "dilationRate", this.name).some((d) => d !== 1)) {
+    if (
+      args.dilationRate !== undefined &&
+      toPair(args.dilationRate, "dilationRate", this.name).some((d) => d !== 1)
+    ) {
       throw new ShapeError(`${this.name}: dilationRate other than 1 is not supported`);
     }
     this.filters = args.filters;
@@ -96,6 +114,7 @@ export class Conv2D extends Layer implements HasActivation {
     this.biasInitializer = resolveInitializer(args.biasInitializer, "zeros");
   }
 
+  /** Creates the kernel (and bias). */
   protected override buildWeights(inputShape: SymbolicShape): void {
     const channels = inputShape[3];
     if (inputShape.length !== 4 || channels === null) {
@@ -104,10 +123,15 @@ export class Conv2D extends Layer implements HasActivation {
           `got ${formatSymbolicShape(inputShape)}`,
       );
     }
-    this.kernel = this.addWeight("kernel", [...this.kernelSize, channels, this.filters], this.kernelInitializer);
+    this.kernel = this.addWeight(
+      "kernel",
+      [...this.kernelSize, channels, this.filters],
+      this.kernelInitializer,
+    );
     if (this.useBias) this.bias = this.addWeight("bias", [this.filters], this.biasInitializer);
   }
 
+  /** The output shape for an input shape (batch dimension first). */
   override computeOutputShape(inputShape: SymbolicShape): SymbolicShape {
     const [b, h, w] = inputShape;
     const [kh, kw] = this.kernelSize;
@@ -122,6 +146,7 @@ export class Conv2D extends Layer implements HasActivation {
     return [b, oh, ow, this.filters];
   }
 
+  /** The forward computation (see the class comment). */
   protected call(x: Tensor, { skipActivation = false }: CallArgs): Tensor {
     const act = skipActivation ? "linear" : this.activation;
     const fused = fusedActivation(act);
@@ -136,6 +161,7 @@ export class Conv2D extends Layer implements HasActivation {
     return fused === undefined ? applyActivation(act, y) : y;
   }
 
+  /** The options particular to this layer, Keras's keys. */
   protected override layerConfig(): LayerConfig {
     return {
       filters: this.filters,

@@ -10,7 +10,12 @@ import { fusedMatMul } from "../ops/matmul.ts";
 import { reshape } from "../ops/transform.ts";
 import { Random } from "../random.ts";
 import type { Tensor, Variable } from "../tensor.ts";
-import { type ActivationIdentifier, activationName, applyActivation, fusedActivation } from "./activations.ts";
+import {
+  type ActivationIdentifier,
+  activationName,
+  applyActivation,
+  fusedActivation,
+} from "./activations.ts";
 import {
   type CallArgs,
   formatSymbolicShape,
@@ -24,6 +29,7 @@ import {
 
 /** A layer whose output goes through an activation the model may hand to the loss (softmax, sigmoid). */
 export interface HasActivation {
+  /** The activation applied to the output. */
   readonly activation: ActivationIdentifier;
 }
 
@@ -45,17 +51,24 @@ export interface DenseLayerArgs extends LayerArgs {
 
 /** y = act(x·kernel + bias) over the last axis: x [..., F] → y [..., U]. */
 export class Dense extends Layer implements HasActivation {
+  /** The Keras class name stored in model.json. */
   readonly className = "Dense";
+  /** Output features. */
   readonly units: number;
+  /** The activation applied to the output. */
   readonly activation: ActivationIdentifier;
+  /** Whether a bias is added. */
   readonly useBias: boolean;
+  /** Initializes the kernel. */
   readonly kernelInitializer: Initializer;
+  /** Initializes the bias. */
   readonly biasInitializer: Initializer;
   /** [F, U], once built. */
   kernel: Variable | null = null;
   /** [U], once built (if useBias). */
   bias: Variable | null = null;
 
+  /** Use the factory in `wg.layers`. */
   constructor(args: DenseLayerArgs) {
     super(
       args.inputDim !== undefined && args.inputShape === undefined && args.batchInputShape === undefined
@@ -73,6 +86,7 @@ export class Dense extends Layer implements HasActivation {
     this.biasInitializer = resolveInitializer(args.biasInitializer, "zeros");
   }
 
+  /** Creates the kernel (and bias). */
   protected override buildWeights(inputShape: SymbolicShape): void {
     const features = inputShape.at(-1);
     if (inputShape.length < 2 || features === null || features === undefined) {
@@ -84,20 +98,28 @@ export class Dense extends Layer implements HasActivation {
     if (this.useBias) this.bias = this.addWeight("bias", [this.units], this.biasInitializer);
   }
 
+  /** The output shape for an input shape (batch dimension first). */
   override computeOutputShape(inputShape: SymbolicShape): SymbolicShape {
     return [...inputShape.slice(0, -1), this.units];
   }
 
+  /** The forward computation (see the class comment). */
   protected call(x: Tensor, { skipActivation = false }: CallArgs): Tensor {
     const act = skipActivation ? "linear" : this.activation;
     const fused = fusedActivation(act);
     // Rank > 2: the same GEMM over all leading axes, seen as one batch of rows.
     const x2 = x.rank === 2 ? x : reshape(x, [-1, x.shape[x.rank - 1]]);
-    let y = fusedMatMul({ a: x2, b: this.kernel!, bias: this.bias ?? undefined, activation: fused ?? "linear" });
+    let y = fusedMatMul({
+      a: x2,
+      b: this.kernel!,
+      bias: this.bias ?? undefined,
+      activation: fused ?? "linear",
+    });
     if (fused === undefined) y = applyActivation(act, y);
     return x.rank === 2 ? y : reshape(y, [...x.shape.slice(0, -1), this.units]);
   }
 
+  /** The options particular to this layer, Keras's keys. */
   protected override layerConfig(): LayerConfig {
     return {
       units: this.units,
@@ -116,23 +138,29 @@ export class Dense extends Layer implements HasActivation {
 
 /** Options of `activation`. */
 export interface ActivationLayerArgs extends LayerArgs {
+  /** "relu", "sigmoid", "softmax", ... */
   activation: ActivationIdentifier | string;
 }
 
 /** Applies an activation elementwise (softmax over the last axis). */
 export class Activation extends Layer implements HasActivation {
+  /** The Keras class name stored in model.json. */
   readonly className = "Activation";
+  /** The activation applied to the output. */
   readonly activation: ActivationIdentifier;
 
+  /** Use the factory in `wg.layers`. */
   constructor(args: ActivationLayerArgs) {
     super(args, "activation");
     this.activation = activationName(args.activation);
   }
 
+  /** The forward computation (see the class comment). */
   protected call(x: Tensor, { skipActivation = false }: CallArgs): Tensor {
     return skipActivation ? x : applyActivation(this.activation, x);
   }
 
+  /** The options particular to this layer, Keras's keys. */
   protected override layerConfig(): LayerConfig {
     return { activation: this.activation };
   }
@@ -140,26 +168,33 @@ export class Activation extends Layer implements HasActivation {
 
 /** Flattens each example to one axis: [B, d1, d2, ...] → [B, d1·d2·...]. */
 export class Flatten extends Layer {
+  /** The Keras class name stored in model.json. */
   readonly className = "Flatten";
 
+  /** Use the factory in `wg.layers`. */
   constructor(args: LayerArgs = {}) {
     super(args, "flatten");
   }
 
+  /** The output shape for an input shape (batch dimension first). */
   override computeOutputShape(inputShape: SymbolicShape): SymbolicShape {
     const rest = inputShape.slice(1);
     if (rest.some((d) => d === null)) {
       throw new ShapeError(
-        `${this.name}: the input shape ${formatSymbolicShape(inputShape)} must be fully known except the batch`,
+        `${this.name}: the input shape ${
+          formatSymbolicShape(inputShape)
+        } must be fully known except the batch`,
       );
     }
     return [inputShape[0], (rest as number[]).reduce((a, b) => a * b, 1)];
   }
 
+  /** The forward computation (see the class comment). */
   protected call(x: Tensor): Tensor {
     return reshape(x, [x.shape[0], x.size / Math.max(1, x.shape[0]) || 0]);
   }
 
+  /** The options particular to this layer, Keras's keys. */
   protected override layerConfig(): LayerConfig {
     return { data_format: "channels_last" };
   }
@@ -173,9 +208,12 @@ export interface ReshapeLayerArgs extends LayerArgs {
 
 /** Reshapes each example to `targetShape` (no copy). */
 export class Reshape extends Layer {
+  /** The Keras class name stored in model.json. */
   readonly className = "Reshape";
+  /** Shape of each example after the reshape. */
   readonly targetShape: number[];
 
+  /** Use the factory in `wg.layers`. */
   constructor(args: ReshapeLayerArgs) {
     super(args, "reshape");
     if (!Array.isArray(args.targetShape) || args.targetShape.filter((d) => d === -1).length > 1) {
@@ -184,6 +222,7 @@ export class Reshape extends Layer {
     this.targetShape = [...args.targetShape];
   }
 
+  /** The output shape for an input shape (batch dimension first). */
   override computeOutputShape(inputShape: SymbolicShape): SymbolicShape {
     const rest = inputShape.slice(1);
     const known = this.targetShape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
@@ -202,10 +241,12 @@ export class Reshape extends Layer {
     return [inputShape[0], ...out];
   }
 
+  /** The forward computation (see the class comment). */
   protected call(x: Tensor): Tensor {
     return reshape(x, [x.shape[0], ...this.targetShape]);
   }
 
+  /** The options particular to this layer, Keras's keys. */
   protected override layerConfig(): LayerConfig {
     return { target_shape: this.targetShape };
   }
@@ -224,11 +265,15 @@ export interface DropoutLayerArgs extends LayerArgs {
  * `rate` and the others scaled by 1/(1-rate); at inference it is the identity.
  */
 export class Dropout extends Layer {
+  /** The Keras class name stored in model.json. */
   readonly className = "Dropout";
+  /** Fraction of the inputs zeroed in training. */
   readonly rate: number;
+  /** The masks' seed, or null for a fresh one per fit. */
   readonly seed: number | null;
   readonly #random: Random;
 
+  /** Use the factory in `wg.layers`. */
   constructor(args: DropoutLayerArgs) {
     super(args, "dropout");
     if (!(args.rate >= 0 && args.rate < 1)) {
@@ -236,15 +281,17 @@ export class Dropout extends Layer {
     }
     this.rate = args.rate;
     this.seed = args.seed ?? null;
-    this.#random = new Random(args.seed);
+    this.#random = new Random(args.seed ?? undefined); // null (from model.json): unseeded
   }
 
+  /** The forward computation (see the class comment). */
   protected call(x: Tensor, { training = false }: CallArgs): Tensor {
     if (!training || this.rate === 0) return x;
     // A fresh mask each step, from the layer's own seeded stream.
     return dropout(x, this.rate, this.#random.int(2 ** 31));
   }
 
+  /** The options particular to this layer, Keras's keys. */
   protected override layerConfig(): LayerConfig {
     return { rate: this.rate, noise_shape: null, seed: this.seed };
   }

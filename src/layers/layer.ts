@@ -4,7 +4,7 @@
  * inference with a null batch dimension, and the config that model.json stores.
  */
 import { ShapeError } from "../errors.ts";
-import { type Initializer, type InitializerIdentifier, getInitializer } from "../initializers.ts";
+import { getInitializer, type Initializer, type InitializerIdentifier } from "../initializers.ts";
 import { variable } from "../ops/creation.ts";
 import { type Tensor, tidy, type Variable, variableByName } from "../tensor.ts";
 
@@ -41,7 +41,9 @@ export interface CallArgs {
 
 /** A weight of a layer: its name in checkpoints (`dense/kernel`) and its variable. */
 export interface LayerWeight {
+  /** `${layer name}/kernel`: the key in weights.safetensors. */
   readonly name: string;
+  /** The variable holding it (its own name may carry a suffix if the checkpoint name was taken). */
   readonly variable: Variable;
 }
 
@@ -183,6 +185,7 @@ export abstract class Layer {
   dispose(): void {
     for (const w of this.#weights) w.variable.dispose();
     this.#weights.length = 0;
+    this.built = false; // used again, it builds new weights
   }
 
   /** `Dense(dense_1)`. */
@@ -215,7 +218,9 @@ export function serializeInitializer(init: Initializer): LayerConfig {
 export function toPair(value: number | readonly number[], what: string, layer: string): [number, number] {
   const p = typeof value === "number" ? [value, value] : [...value];
   if (p.length !== 2 || !p.every((v) => Number.isInteger(v) && v > 0)) {
-    throw new ShapeError(`${layer}: ${what} must be a positive integer or a pair of them, got ${JSON.stringify(value)}`);
+    throw new ShapeError(
+      `${layer}: ${what} must be a positive integer or a pair of them, got ${JSON.stringify(value)}`,
+    );
   }
   return p as [number, number];
 }

@@ -19,7 +19,16 @@ import type { LayerArgs } from "./layer.ts";
 import { AveragePooling2D, MaxPooling2D, type Pooling2DLayerArgs } from "./pooling.ts";
 
 export type { ActivationIdentifier } from "./activations.ts";
-export { type CallArgs, Layer, type LayerArgs, type SymbolicShape } from "./layer.ts";
+export {
+  type CallArgs,
+  Layer,
+  type LayerArgs,
+  type LayerConfig,
+  type LayerWeight,
+  type SymbolicShape,
+} from "./layer.ts";
+export type { HasActivation } from "./core.ts";
+export type { Pooling2D } from "./pooling.ts";
 export {
   Activation,
   type ActivationLayerArgs,

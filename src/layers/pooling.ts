@@ -6,7 +6,14 @@ import { ShapeError } from "../errors.ts";
 import { avgPool, maxPool } from "../ops/pool.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkPadding, windowOutput } from "./convolutional.ts";
-import { formatSymbolicShape, Layer, type LayerArgs, type LayerConfig, type SymbolicShape, toPair } from "./layer.ts";
+import {
+  formatSymbolicShape,
+  Layer,
+  type LayerArgs,
+  type LayerConfig,
+  type SymbolicShape,
+  toPair,
+} from "./layer.ts";
 
 /** Options of the pooling layers, as in tfjs. */
 export interface Pooling2DLayerArgs extends LayerArgs {
@@ -21,11 +28,15 @@ export interface Pooling2DLayerArgs extends LayerArgs {
 }
 
 /** The shared geometry of max and average pooling. */
-abstract class Pooling2D extends Layer {
+export abstract class Pooling2D extends Layer {
+  /** Window height and width. */
   readonly poolSize: [number, number];
+  /** Vertical and horizontal stride. */
   readonly strides: [number, number];
+  /** "valid" or "same". */
   readonly padding: "valid" | "same";
 
+  /** Use the factory in `wg.layers`. */
   protected constructor(args: Pooling2DLayerArgs, snakeName: string) {
     super(args, snakeName);
     if (args.dataFormat !== undefined && args.dataFormat !== "channelsLast") {
@@ -37,10 +48,13 @@ abstract class Pooling2D extends Layer {
     this.padding = checkPadding(args.padding ?? "valid", this.name);
   }
 
+  /** The output shape for an input shape (batch dimension first). */
   override computeOutputShape(inputShape: SymbolicShape): SymbolicShape {
     if (inputShape.length !== 4) {
       throw new ShapeError(
-        `${this.name}: expects NHWC inputs (batch, height, width, channels), got ${formatSymbolicShape(inputShape)}`,
+        `${this.name}: expects NHWC inputs (batch, height, width, channels), got ${
+          formatSymbolicShape(inputShape)
+        }`,
       );
     }
     const [b, h, w, c] = inputShape;
@@ -55,6 +69,7 @@ abstract class Pooling2D extends Layer {
     return [b, oh, ow, c];
   }
 
+  /** The options particular to this layer, Keras's keys. */
   protected override layerConfig(): LayerConfig {
     return {
       pool_size: this.poolSize,
@@ -67,12 +82,15 @@ abstract class Pooling2D extends Layer {
 
 /** The maximum of each window. */
 export class MaxPooling2D extends Pooling2D {
+  /** The Keras class name stored in model.json. */
   readonly className = "MaxPooling2D";
 
+  /** Use the factory in `wg.layers`. */
   constructor(args: Pooling2DLayerArgs = {}) {
     super(args, "max_pooling2d");
   }
 
+  /** The forward computation (see the class comment). */
   protected call(x: Tensor): Tensor {
     return maxPool(x, this.poolSize, this.strides, this.padding);
   }
@@ -80,12 +98,15 @@ export class MaxPooling2D extends Pooling2D {
 
 /** The mean of each window ("same" padding: the mean of the pixels inside the image, as in TensorFlow). */
 export class AveragePooling2D extends Pooling2D {
+  /** The Keras class name stored in model.json. */
   readonly className = "AveragePooling2D";
 
+  /** Use the factory in `wg.layers`. */
   constructor(args: Pooling2DLayerArgs = {}) {
     super(args, "average_pooling2d");
   }
 
+  /** The forward computation (see the class comment). */
   protected call(x: Tensor): Tensor {
     return avgPool(x, this.poolSize, this.strides, this.padding);
   }

@@ -56,7 +56,9 @@ export function layerArgsFromConfig(className: string, config: Args): Args {
   for (const [key, value] of Object.entries(config)) {
     if (MUST_BE_NULL.includes(key)) {
       if (value !== null && value !== undefined) {
-        throw new Error(`${className} '${config.name}': ${key} is not supported (got ${JSON.stringify(value)})`);
+        throw new Error(
+          `${className} '${config.name}': ${key} is not supported (got ${JSON.stringify(value)})`,
+        );
       }
       continue;
     }

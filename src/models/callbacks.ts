@@ -11,11 +11,15 @@ export type Logs = Record<string, number>;
 
 /** The hooks a callback may define; plain objects with some of them are callbacks too. */
 export interface CustomCallbackArgs {
+  /** Before the first epoch. */
   onTrainBegin?: (logs?: Logs) => void | Promise<void>;
+  /** After the last epoch (or the one training stopped at). */
   onTrainEnd?: (logs?: Logs) => void | Promise<void>;
+  /** Before each epoch's first batch. */
   onEpochBegin?: (epoch: number, logs?: Logs) => void | Promise<void>;
   /** `logs` has the epoch's mean loss and metrics, and the validation ones (val_*) if any. */
   onEpochEnd?: (epoch: number, logs?: Logs) => void | Promise<void>;
+  /** Before each training step; `logs` has `batch` and `size`. */
   onBatchBegin?: (batch: number, logs?: Logs) => void | Promise<void>;
   /**
    * `logs` has `batch`, `size`, and the running epoch means of the loss and
@@ -27,23 +31,35 @@ export interface CustomCallbackArgs {
 
 /** What fit tells callbacks about the run. */
 export interface TrainingParams {
+  /** The epoch count fit trains to. */
   epochs: number;
+  /** The first epoch's index. */
   initialEpoch: number;
+  /** Training examples (after the validation split). */
   samples: number;
+  /** Steps (batches) per epoch. */
   steps: number;
+  /** Examples per step. */
   batchSize: number;
+  /** fit's verbosity. */
   verbose: number;
+  /** Whether validation runs after each epoch. */
   doValidation: boolean;
+  /** The keys of the epoch logs. */
   metrics: string[];
 }
 
 /** A callback class: fit calls `setModel` and `setParams` before `onTrainBegin`. */
 export class Callback {
+  /** The model being trained (set by fit). */
   model: Sequential | null = null;
+  /** What fit told the callback about the run. */
   params: TrainingParams | null = null;
+  /** Called by fit before training. */
   setModel(model: Sequential): void {
     this.model = model;
   }
+  /** Called by fit before training. */
   setParams(params: TrainingParams): void {
     this.params = params;
   }
@@ -56,6 +72,7 @@ export class History extends Callback {
   /** Each key's value per epoch. */
   history: Record<string, number[]> = {};
 
+  /** Records the epoch's logs. */
   onEpochEnd(epoch: number, logs: Logs = {}): void {
     this.epoch.push(epoch);
     for (const [key, value] of Object.entries(logs)) (this.history[key] ??= []).push(value);
@@ -88,22 +105,30 @@ export interface EarlyStoppingArgs {
 
 /** Stops training when a monitored value stops improving (Keras's EarlyStopping). */
 export class EarlyStopping extends Callback {
+  /** The epoch-log key watched. */
   readonly monitor: string;
+  /** The least change that counts as an improvement. */
   readonly minDelta: number;
+  /** Epochs without improvement before stopping. */
   readonly patience: number;
+  /** 1 prints what the callback does. */
   readonly verbose: number;
+  /** The value to beat, if any. */
   readonly baseline: number | undefined;
+  /** Whether stopping restores the best epoch's weights. */
   readonly restoreBestWeights: boolean;
   readonly #higher: boolean;
   /** Epochs since the last improvement. */
   wait = 0;
   /** The epoch training stopped at (0 if it did not stop early). */
   stoppedEpoch = 0;
-  /** The best value seen, and the epoch it was seen at. */
-  best = Infinity;
+  /** The best value seen. */
+  best: number = Infinity;
+  /** The epoch the best value was seen at. */
   bestEpoch = 0;
   #bestWeights: Tensor[] | null = null;
 
+  /** Use the factory in `wg.callbacks`. */
   constructor(args: EarlyStoppingArgs = {}) {
     super();
     this.monitor = args.monitor ?? "val_loss";
@@ -119,6 +144,7 @@ export class EarlyStopping extends Callback {
     return this.#higher ? value - this.minDelta > reference : value + this.minDelta < reference;
   }
 
+  /** Resets the state for a new fit. */
   onTrainBegin(): void {
     this.wait = 0;
     this.stoppedEpoch = 0;
@@ -127,6 +153,7 @@ export class EarlyStopping extends Callback {
     this.#dropBest();
   }
 
+  /** Checks the monitored value (see the class comment). */
   onEpochEnd(epoch: number, logs: Logs = {}): void {
     const value = logs[this.monitor];
     if (value === undefined) {
@@ -161,8 +188,11 @@ export class EarlyStopping extends Callback {
     }
   }
 
+  /** Reports the stop (verbose) and frees the kept weights. */
   onTrainEnd(): void {
-    if (this.stoppedEpoch > 0 && this.verbose > 0) console.log(`Epoch ${this.stoppedEpoch + 1}: early stopping`);
+    if (this.stoppedEpoch > 0 && this.verbose > 0) {
+      console.log(`Epoch ${this.stoppedEpoch + 1}: early stopping`);
+    }
     this.#dropBest();
   }
 
@@ -188,6 +218,7 @@ export interface ModelCheckpointArgs {
   monitor?: string;
   /** Only save when the monitored value improves (default false). */
   saveBestOnly?: boolean;
+  /** "auto" (max for accuracies, else min), "min" or "max". */
   mode?: "auto" | "min" | "max";
   /** 1 prints each save. */
   verbose?: number;
@@ -201,8 +232,10 @@ export function formatFilepath(template: string, epoch: number, logs: Logs): str
   return template.replace(/\{(\w+)(?::(\d*)(?:\.(\d+))?([df]))?\}/g, (whole, key, width, precision, type) => {
     const value = values[key];
     if (value === undefined) return whole;
-    let text = type === "d" ? String(Math.round(value))
-      : type === "f" ? value.toFixed(precision === undefined ? 6 : Number(precision))
+    let text = type === "d"
+      ? String(Math.round(value))
+      : type === "f"
+      ? value.toFixed(precision === undefined ? 6 : Number(precision))
       : String(value);
     if (width) text = text.padStart(Number(width), width.startsWith("0") ? "0" : " ");
     return text;
@@ -211,14 +244,21 @@ export function formatFilepath(template: string, epoch: number, logs: Logs): str
 
 /** Saves the model after each epoch (or only when it improves), as Keras's ModelCheckpoint. */
 export class ModelCheckpoint extends Callback {
+  /** Where to save, formatted per epoch. */
   readonly filepath: string;
+  /** The epoch-log key watched. */
   readonly monitor: string;
+  /** Only save improvements. */
   readonly saveBestOnly: boolean;
+  /** 1 prints what the callback does. */
   readonly verbose: number;
+  /** Also save the optimizer's state. */
   readonly includeOptimizer: boolean;
   readonly #higher: boolean;
+  /** The best monitored value so far. */
   best: number;
 
+  /** Use the factory in `wg.callbacks`. */
   constructor(args: ModelCheckpointArgs) {
     super();
     if (typeof args?.filepath !== "string") throw new TypeError("modelCheckpoint: filepath is required");
@@ -231,17 +271,24 @@ export class ModelCheckpoint extends Callback {
     this.best = this.#higher ? -Infinity : Infinity;
   }
 
+  /** Checks the monitored value (see the class comment). */
   async onEpochEnd(epoch: number, logs: Logs = {}): Promise<void> {
     const path = formatFilepath(this.filepath, epoch + 1, logs);
     if (this.saveBestOnly) {
       const value = logs[this.monitor];
       if (value === undefined) {
-        console.warn(`modelCheckpoint: can save the best model only with '${this.monitor}' in the logs; skipping`);
+        console.warn(
+          `modelCheckpoint: can save the best model only with '${this.monitor}' in the logs; skipping`,
+        );
         return;
       }
       if (!(this.#higher ? value > this.best : value < this.best)) return;
       if (this.verbose > 0) {
-        console.log(`Epoch ${epoch + 1}: ${this.monitor} improved from ${this.best} to ${value}, saving model to ${path}`);
+        console.log(
+          `Epoch ${
+            epoch + 1
+          }: ${this.monitor} improved from ${this.best} to ${value}, saving model to ${path}`,
+        );
       }
       this.best = value;
     } else if (this.verbose > 0) console.log(`Epoch ${epoch + 1}: saving model to ${path}`);

@@ -10,4 +10,5 @@ export {
   ModelCheckpoint,
   modelCheckpoint,
   type ModelCheckpointArgs,
+  type TrainingParams,
 } from "./callbacks.ts";

@@ -13,7 +13,9 @@ import { type DType, empty, Tensor, writeData } from "../tensor.ts";
 
 /** Examples on the CPU: row-major values and their shape (examples first), e.g. a loaded dataset. */
 export interface HostData {
+  /** Row-major values. */
   data: Float32Array | Int32Array;
+  /** Examples first, e.g. [60000, 28, 28]. */
   shape: readonly number[];
 }
 
@@ -38,9 +40,16 @@ export class HostSource implements Source {
   readonly rowSize: number;
   readonly dtype: DType;
 
-  constructor(readonly data: Float32Array | Int32Array, shape: readonly number[], readonly begin = 0, end?: number) {
+  constructor(
+    readonly data: Float32Array | Int32Array,
+    shape: readonly number[],
+    readonly begin = 0,
+    end?: number,
+  ) {
     if (shape.length < 1 || sizeOf(shape) !== data.length) {
-      throw new ShapeError(`data: ${data.length} values do not fill shape ${formatShape(shape)} (examples first)`);
+      throw new ShapeError(
+        `data: ${data.length} values do not fill shape ${formatShape(shape)} (examples first)`,
+      );
     }
     this.rowShape = shape.slice(1);
     this.rowSize = sizeOf(this.rowShape);
@@ -49,14 +58,24 @@ export class HostSource implements Source {
   }
 
   slice(from: number, to: number): HostSource {
-    return new HostSource(this.data, [this.data.length / this.rowSize, ...this.rowShape], this.begin + from, this.begin + to);
+    return new HostSource(
+      this.data,
+      [this.data.length / this.rowSize, ...this.rowShape],
+      this.begin + from,
+      this.begin + to,
+    );
   }
 
   /** The same rows as `dtype` (a converted copy if needed; int32 truncates, as a cast does). */
   as(dtype: DType): HostSource {
     if (dtype === this.dtype) return this;
     const data = dtype === "int32" ? Int32Array.from(this.data, Math.trunc) : Float32Array.from(this.data);
-    return new HostSource(data, [data.length / this.rowSize, ...this.rowShape], this.begin, this.begin + this.n);
+    return new HostSource(
+      data,
+      [data.length / this.rowSize, ...this.rowShape],
+      this.begin,
+      this.begin + this.n,
+    );
   }
 
   /** Copies rows order[start..start+count) (or start.. when order is null) into `out`. */
@@ -137,11 +156,19 @@ export class Batcher {
       source.gather(entry.staging!, order, start, count);
       writeData(entry.tensor, entry.staging!);
     } else {
-      if (order !== null) throw new Error("Batcher: GPU sources are read in order (fit reads them back to shuffle)");
+      if (order !== null) {
+        throw new Error("Batcher: GPU sources are read in order (fit reads them back to shuffle)");
+      }
       const s = source as DeviceSource;
       const bytes = count * s.rowBytes;
       if (bytes > 0) {
-        runtime().copy(s.tensor.buffer, (s.begin + start) * s.rowBytes, entry.tensor.exclusiveBuffer(false), 0, bytes);
+        runtime().copy(
+          s.tensor.buffer,
+          (s.begin + start) * s.rowBytes,
+          entry.tensor.exclusiveBuffer(false),
+          0,
+          bytes,
+        );
       }
     }
     return entry.tensor;
@@ -168,8 +195,12 @@ export class Batcher {
       const limit = runtime().device.limits.maxStorageBufferBindingSize;
       if (bytes > limit) {
         throw new ShapeError(
-          `a batch of ${count} examples of shape ${formatShape(source.rowShape)} is ${bytes} bytes, more than the ` +
-            `largest storage binding (${limit} bytes): use a batchSize of at most ${Math.floor(limit / (bytes / count))}`,
+          `a batch of ${count} examples of shape ${
+            formatShape(source.rowShape)
+          } is ${bytes} bytes, more than the ` +
+            `largest storage binding (${limit} bytes): use a batchSize of at most ${
+              Math.floor(limit / (bytes / count))
+            }`,
         );
       }
       const tensor = empty([count, ...source.rowShape], source.dtype);

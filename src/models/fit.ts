@@ -15,7 +15,7 @@ import { formatSymbolicShape } from "../layers/layer.ts";
 import { cast, reshape } from "../ops/transform.ts";
 import { Random } from "../random.ts";
 import { formatShape, sizeOf } from "../shape.ts";
-import { empty, type Tensor, tidy, writeData } from "../tensor.ts";
+import { type DType, empty, type Tensor, tidy, writeData } from "../tensor.ts";
 import { Callback, type CustomCallbackArgs, History, type Logs } from "./callbacks.ts";
 import { Batcher, HostSource, type ModelData, type Source, toHost, toSource } from "./data.ts";
 import { computeLoss, fusableActivation } from "./losses.ts";
@@ -60,6 +60,8 @@ export interface Plan {
   fused: "softmax" | "sigmoid" | null;
   /** Labels are int32 class indices (sparse loss or sparse accuracy). */
   sparse: boolean;
+  /** The labels' dtype: int32 when sparse, float32 for built-in losses, as given for a loss function. */
+  labelDType: DType;
   /** Shape of one example's labels as the loss takes them. */
   labelRow: number[];
   /** "loss", then the metric keys: the slots of the sums buffer. */
@@ -81,15 +83,19 @@ export function makePlan(model: Sequential, labels: Source): Plan {
   const yShape = [labels.n, ...labels.rowShape];
   const auto = accuracyKind(yShape, outShape);
   const sparse = labelsAreSparse(loss.kind, metrics, auto);
-  const labelRow = sparse ? out.slice(0, -1) : out;
-  if (sizeOf(labels.rowShape) !== sizeOf(labelRow)) {
+  // A loss function of the user's gets the labels as they come (Keras passes y_true unchanged).
+  const custom = loss.kind === null && !sparse;
+  const labelRow = custom ? [...labels.rowShape] : sparse ? out.slice(0, -1) : out;
+  if (!custom && sizeOf(labels.rowShape) !== sizeOf(labelRow)) {
     const hint = sparse
       ? " (sparse losses and metrics take integer class indices; one-hot labels go with categoricalCrossentropy)"
       : sizeOf(labels.rowShape) === 1 && out.at(-1)! > 1
       ? " (integer class labels go with sparseCategoricalCrossentropy)"
       : "";
     throw new ShapeError(
-      `labels of shape ${formatShape(yShape)} do not fit the model's output ${formatSymbolicShape(outShape)} ` +
+      `labels of shape ${formatShape(yShape)} do not fit the model's output ${
+        formatSymbolicShape(outShape)
+      } ` +
         `and loss '${loss.name}': expected ${formatShape([labels.n, ...labelRow])}${hint}`,
     );
   }
@@ -98,6 +104,7 @@ export function makePlan(model: Sequential, labels: Source): Plan {
   return {
     fused,
     sparse,
+    labelDType: sparse ? "int32" : custom ? labels.dtype : "float32",
     labelRow,
     keys: ["loss", ...metrics.map((m) => m.key)],
     accumulate(yTrue, output, lossValue, sums, base) {
@@ -133,13 +140,20 @@ function accumulate(sums: Tensor, values: Tensor, slot: number, batch: number): 
 
 /** Labels as the plan wants them: int32 or float32, shaped [B, ...labelRow]. */
 function adaptLabels(plan: Plan, y: Tensor): Tensor {
-  const dtype = plan.sparse ? "int32" : "float32";
-  const typed = y.dtype === dtype ? y : cast(y, dtype);
+  const typed = y.dtype === plan.labelDType ? y : cast(y, plan.labelDType);
   return reshape(typed, [y.shape[0], ...plan.labelRow]);
 }
 
 /** Forward, loss and metric sums for one batch; returns the loss. Metrics stay off the gradient tape. */
-function batchLoss(model: Sequential, plan: Plan, x: Tensor, y: Tensor, training: boolean, sums: Tensor, base: number) {
+function batchLoss(
+  model: Sequential,
+  plan: Plan,
+  x: Tensor,
+  y: Tensor,
+  training: boolean,
+  sums: Tensor,
+  base: number,
+) {
   const labels = adaptLabels(plan, y);
   const input = x.dtype === "float32" ? x : cast(x, "float32");
   const output = model.forward(input, training, plan.fused !== null);
@@ -181,15 +195,29 @@ function forPlan(source: Source, dtype: "int32" | "float32"): Source {
   return source instanceof HostSource ? source.as(dtype) : source;
 }
 
-/** Keras's fit, with tfjs's signature. */
-export async function fitModel(model: Sequential, x: ModelData, y: ModelData, args: ModelFitArgs = {}): Promise<History> {
+/** Keras's fit, with tfjs's signature; one fit of a model at a time. */
+export async function fitModel(
+  model: Sequential,
+  x: ModelData,
+  y: ModelData,
+  args: ModelFitArgs = {},
+): Promise<History> {
+  model.requireCompiled("fit");
+  model.beginTraining();
+  try {
+    return await fitLoop(model, x, y, args);
+  } finally {
+    model.endTraining();
+  }
+}
+
+async function fitLoop(model: Sequential, x: ModelData, y: ModelData, args: ModelFitArgs): Promise<History> {
   const batchSize = checkBatchSize(args.batchSize ?? 32);
   const epochs = args.epochs ?? 1;
   const initialEpoch = args.initialEpoch ?? 0;
   const verbose = args.verbose ?? 1;
   const split = args.validationSplit ?? 0;
   if (!(split >= 0 && split < 1)) throw new RangeError(`validationSplit must be in [0, 1), got ${split}`);
-  model.requireCompiled("fit");
   // Read GPU data back once: batches are gathered from a shuffled order on the CPU.
   let xs = await toHost(toSource(x, "fit: x"));
   let ys = await toHost(toSource(y, "fit: y"));
@@ -197,13 +225,13 @@ export async function fitModel(model: Sequential, x: ModelData, y: ModelData, ar
   model.ensureBuilt([null, ...xs.rowShape]);
   const plan = makePlan(model, ys);
   xs = xs.as("float32");
-  ys = ys.as(plan.sparse ? "int32" : "float32");
+  ys = ys.as(plan.labelDType);
   let val: [Source, Source] | null = null;
   if (args.validationData !== undefined) {
     const [vx, vy] = args.validationData.map((d, i) => toSource(d, `fit: validationData[${i}]`));
     if (vx.n !== vy.n) throw new ShapeError(`fit: validationData has ${vx.n} inputs and ${vy.n} labels`);
     makePlan(model, vy); // checks the shapes
-    val = [forPlan(vx, "float32"), forPlan(vy, plan.sparse ? "int32" : "float32")];
+    val = [forPlan(vx, "float32"), forPlan(vy, plan.labelDType)];
   } else if (split > 0) {
     // Keras takes the last fraction, before any shuffling.
     const at = Math.floor(xs.n * (1 - split));
@@ -236,7 +264,8 @@ export async function fitModel(model: Sequential, x: ModelData, y: ModelData, ar
   const progress = new Progress(args.writer ?? defaultWriter(), verbose, epochs, steps);
   type Hook = ((...hookArgs: unknown[]) => unknown) | undefined;
   const hook = (cb: object, name: keyof CustomCallbackArgs) => (cb as Record<string, Hook>)[name];
-  const liveReads = progress.wantsLiveUpdates || callbacks.some((cb) => typeof hook(cb, "onBatchEnd") === "function");
+  const liveReads = progress.wantsLiveUpdates ||
+    callbacks.some((cb) => typeof hook(cb, "onBatchEnd") === "function");
   const emit = async (name: keyof CustomCallbackArgs, ...hookArgs: unknown[]) => {
     for (const cb of callbacks) await hook(cb, name)?.call(cb, ...hookArgs);
   };
@@ -245,7 +274,8 @@ export async function fitModel(model: Sequential, x: ModelData, y: ModelData, ar
   // an epoch's logs as it ends (verbose 0, no onEpochEnd hook), several epochs keep their
   // own slots and are read back together: a readback costs more than a small model's epoch.
   const k = plan.keys.length;
-  const deferLogs = verbose === 0 && !userCallbacks.some((cb) => typeof hook(cb, "onEpochEnd") === "function");
+  const deferLogs = verbose === 0 &&
+    !userCallbacks.some((cb) => typeof hook(cb, "onEpochEnd") === "function");
   const chunk = deferLogs ? Math.max(1, Math.min(epochs - initialEpoch, MAX_DEFERRED_EPOCHS)) : 1;
   const sums = empty([chunk * 2 * k]);
   sums.kept = true;
@@ -271,7 +301,6 @@ export async function fitModel(model: Sequential, x: ModelData, y: ModelData, ar
     }
   };
 
-  model.beginTraining();
   try {
     trainX.reserve(batchSize);
     trainY.reserve(batchSize);
@@ -297,7 +326,9 @@ export async function fitModel(model: Sequential, x: ModelData, y: ModelData, ar
         // ---- one training step: one submit, no await ----
         const xb = trainX.batch(order, start, count), yb = trainY.batch(order, start, count);
         // The activations are released before the submit, so they are reusable by the next step.
-        const grads = tidy(() => variableGrads(() => batchLoss(model, plan, xb, yb, true, sums, base), variables).grads);
+        const grads = tidy(() =>
+          variableGrads(() => batchLoss(model, plan, xb, yb, true, sums, base), variables).grads
+        );
         optimizer.applyGradients(grads); // ends the step with its one submit
         for (const g of Object.values(grads)) g.dispose();
         seen += count;
@@ -316,7 +347,6 @@ export async function fitModel(model: Sequential, x: ModelData, y: ModelData, ar
     if (pending.length > 0) await endEpochs();
     await emit("onTrainEnd");
   } finally {
-    model.endTraining();
     for (const b of [trainX, trainY, valX, valY]) b?.dispose();
     sums.dispose();
   }

@@ -29,7 +29,7 @@ export const EPSILON = 1e-7;
 /** Which built-in loss. */
 export type LossKind = "mse" | "mae" | "binary" | "categorical" | "sparse";
 
-const LOSS_NAMES: Record<string, LossKind> = {
+const LOSS_NAMES: Record<LossIdentifier, LossKind> = {
   meanSquaredError: "mse",
   mse: "mse",
   mean_squared_error: "mse",
@@ -44,8 +44,20 @@ const LOSS_NAMES: Record<string, LossKind> = {
   sparse_categorical_crossentropy: "sparse",
 };
 
-/** The loss names `compile` accepts. */
-export type LossIdentifier = keyof typeof LOSS_NAMES;
+/** The loss names `compile` accepts: tfjs's camelCase and Keras's snake_case and short names. */
+export type LossIdentifier =
+  | "meanSquaredError"
+  | "mse"
+  | "mean_squared_error"
+  | "meanAbsoluteError"
+  | "mae"
+  | "mean_absolute_error"
+  | "binaryCrossentropy"
+  | "binary_crossentropy"
+  | "categoricalCrossentropy"
+  | "categorical_crossentropy"
+  | "sparseCategoricalCrossentropy"
+  | "sparse_categorical_crossentropy";
 
 /** A compiled loss: what it is called in history/model.json and how to compute it. */
 export interface LossSpec {
@@ -62,7 +74,7 @@ export function resolveLoss(identifier: string | LossFn): LossSpec {
   if (typeof identifier === "function") {
     return { name: identifier.name || "custom_loss", kind: null, fn: identifier };
   }
-  const kind = LOSS_NAMES[identifier];
+  const kind = Object.hasOwn(LOSS_NAMES, identifier) ? LOSS_NAMES[identifier as LossIdentifier] : undefined;
   if (kind === undefined) {
     throw new Error(
       `unknown loss '${identifier}': expected a function (yTrue, yPred) => Tensor or one of ` +
@@ -73,7 +85,10 @@ export function resolveLoss(identifier: string | LossFn): LossSpec {
 }
 
 /** The activation a loss of `kind` fuses with the model's last activation, if it can. */
-export function fusableActivation(kind: LossKind | null, lastActivation: string | undefined): "softmax" | "sigmoid" | null {
+export function fusableActivation(
+  kind: LossKind | null,
+  lastActivation: string | undefined,
+): "softmax" | "sigmoid" | null {
   if ((kind === "categorical" || kind === "sparse") && lastActivation === "softmax") return "softmax";
   if (kind === "binary" && lastActivation === "sigmoid") return "sigmoid";
   return null;
@@ -84,7 +99,12 @@ export function fusableActivation(kind: LossKind | null, lastActivation: string 
  * output is logits whose activation the loss applies (see fusableActivation).
  * Sparse labels arrive as int32 [B] (the model reshapes [B, 1]).
  */
-export function computeLoss(spec: LossSpec, yTrue: Tensor, output: Tensor, fused: "softmax" | "sigmoid" | null): Tensor {
+export function computeLoss(
+  spec: LossSpec,
+  yTrue: Tensor,
+  output: Tensor,
+  fused: "softmax" | "sigmoid" | null,
+): Tensor {
   if (spec.fn !== null) {
     const value = spec.fn(yTrue, output);
     return value.rank === 0 ? value : mean(value);
@@ -97,7 +117,9 @@ export function computeLoss(spec: LossSpec, yTrue: Tensor, output: Tensor, fused
     case "binary":
       return fused === "sigmoid" ? sigmoidCrossEntropy(yTrue, output) : binaryCrossentropy(yTrue, output);
     case "categorical":
-      return fused === "softmax" ? softmaxCrossEntropy(yTrue, output) : categoricalCrossentropy(yTrue, output);
+      return fused === "softmax"
+        ? softmaxCrossEntropy(yTrue, output)
+        : categoricalCrossentropy(yTrue, output);
     case "sparse":
       return fused === "softmax"
         ? sparseSoftmaxCrossEntropy(yTrue, output)

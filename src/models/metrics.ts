@@ -28,7 +28,9 @@ export function accuracyOf(kind: AccuracyKind, yTrue: Tensor, yPred: Tensor, thr
   if (!labelsFit || yPred.dtype !== "float32") {
     throw new ShapeError(
       `${kind} accuracy: labels ${formatShape(yTrue.shape)} ${yTrue.dtype} do not fit predictions ` +
-        `${formatShape(yPred.shape)}: expected ${kind === "sparse" ? "int32" : "float32"} ${formatShape(wantLabels)}`,
+        `${formatShape(yPred.shape)}: expected ${kind === "sparse" ? "int32" : "float32"} ${
+          formatShape(wantLabels)
+        }`,
     );
   }
   const out = empty(rowShape);
@@ -83,7 +85,7 @@ export function meanAbsoluteError(yTrue: Tensor, yPred: Tensor): Tensor {
 
 type BuiltinMetric = "accuracy" | AccuracyKind | "mse" | "mae";
 
-const METRIC_NAMES: Record<string, BuiltinMetric> = {
+const METRIC_NAMES: Record<MetricIdentifier, BuiltinMetric> = {
   accuracy: "accuracy",
   acc: "accuracy",
   binaryAccuracy: "binary",
@@ -101,7 +103,21 @@ const METRIC_NAMES: Record<string, BuiltinMetric> = {
 };
 
 /** The metric names `compile` accepts (a function `(yTrue, yPred) => Tensor` also works). */
-export type MetricIdentifier = keyof typeof METRIC_NAMES;
+export type MetricIdentifier =
+  | "accuracy"
+  | "acc"
+  | "binaryAccuracy"
+  | "binary_accuracy"
+  | "categoricalAccuracy"
+  | "categorical_accuracy"
+  | "sparseCategoricalAccuracy"
+  | "sparse_categorical_accuracy"
+  | "meanSquaredError"
+  | "mse"
+  | "mean_squared_error"
+  | "meanAbsoluteError"
+  | "mae"
+  | "mean_absolute_error";
 
 /** A compiled metric: its key in history and logs (the name as given), and what it computes. */
 export interface MetricSpec {
@@ -112,8 +128,12 @@ export interface MetricSpec {
 
 /** Looks a metric up (throwing with the known names) or wraps a function (its key is the function's name). */
 export function resolveMetric(identifier: string | MetricFn): MetricSpec {
-  if (typeof identifier === "function") return { key: identifier.name || "metric", builtin: null, fn: identifier };
-  const builtin = METRIC_NAMES[identifier];
+  if (typeof identifier === "function") {
+    return { key: identifier.name || "metric", builtin: null, fn: identifier };
+  }
+  const builtin = Object.hasOwn(METRIC_NAMES, identifier)
+    ? METRIC_NAMES[identifier as MetricIdentifier]
+    : undefined;
   if (builtin === undefined) {
     throw new Error(
       `unknown metric '${identifier}': expected a function (yTrue, yPred) => Tensor or one of ` +
@@ -128,7 +148,10 @@ export function resolveMetric(identifier: string | MetricFn): MetricSpec {
  * value per example, sparse if the labels lack the class axis (or have size
  * 1 there while the output has several), else categorical.
  */
-export function accuracyKind(labelShape: readonly number[], outputShape: readonly (number | null)[]): AccuracyKind {
+export function accuracyKind(
+  labelShape: readonly number[],
+  outputShape: readonly (number | null)[],
+): AccuracyKind {
   const outLast = outputShape.at(-1);
   if (outLast === 1) return "binary";
   const sparse = labelShape.length < outputShape.length || (labelShape.at(-1) === 1 && outLast !== 1);
@@ -136,7 +159,11 @@ export function accuracyKind(labelShape: readonly number[], outputShape: readonl
 }
 
 /** The label dtype a loss and metrics need: int32 class indices for the sparse ones. */
-export function labelsAreSparse(loss: LossKind | null, metrics: readonly MetricSpec[], auto: AccuracyKind): boolean {
+export function labelsAreSparse(
+  loss: LossKind | null,
+  metrics: readonly MetricSpec[],
+  auto: AccuracyKind,
+): boolean {
   if (loss === "sparse") return true;
   return metrics.some((m) => m.builtin === "sparse" || (m.builtin === "accuracy" && auto === "sparse"));
 }

@@ -30,7 +30,9 @@ export function getOptimizer(identifier: Optimizer | string): Optimizer {
 
 /** Keras's `{ class_name, config }` of an optimizer. */
 export interface OptimizerJSON {
+  /** "SGD", "Adam", "RMSprop" or "Adagrad". */
   class_name: string;
+  /** Keras's argument names, e.g. `learning_rate`, `beta_1`. */
   config: Record<string, number | boolean>;
 }
 
@@ -81,7 +83,13 @@ export function optimizerFromJSON(json: OptimizerJSON): Optimizer {
     case "adagrad":
       return adagrad(lr(0.001), num("initial_accumulator_value", 0.1));
     case "rmsprop":
-      return rmsprop(lr(0.001), num("rho", 0.9), num("momentum", 0), num("epsilon", 1e-7), c.centered === true);
+      return rmsprop(
+        lr(0.001),
+        num("rho", 0.9),
+        num("momentum", 0),
+        num("epsilon", 1e-7),
+        c.centered === true,
+      );
     case "adam":
       if (c.amsgrad === true) throw new Error("optimizer config: Adam with amsgrad is not supported");
       return adam(lr(0.001), num("beta_1", 0.9), num("beta_2", 0.999), num("epsilon", 1e-7));

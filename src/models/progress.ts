@@ -10,7 +10,9 @@ import type { Logs } from "./callbacks.ts";
 
 /** Where progress text goes; `isTTY` allows redrawing a line with a carriage return. */
 export interface ProgressWriter {
+  /** Writes text as it is (lines end with "\n"; a terminal redraw starts with "\r"). */
   write(text: string): void;
+  /** True on a terminal: the bar is redrawn in place. */
   readonly isTTY: boolean;
 }
 
@@ -123,7 +125,9 @@ export class Progress {
       return;
     }
     this.#draw(
-      `${this.#bar(this.#steps)} - ${seconds.toFixed(0)}s${formatTimePerUnit(perStep, "step")}${formatLogs(logs)}`,
+      `${this.#bar(this.#steps)} - ${seconds.toFixed(0)}s${formatTimePerUnit(perStep, "step")}${
+        formatLogs(logs)
+      }`,
       true,
     );
   }

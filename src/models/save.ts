@@ -30,6 +30,7 @@ export interface SaveOptions {
 
 /** What `model.save` wrote, as tfjs's SaveResult. */
 export interface SaveResult {
+  /** When and how much was written. */
   modelArtifactsInfo: {
     dateSaved: Date;
     modelTopologyType: "JSON";
@@ -53,7 +54,10 @@ interface ModelJSON {
   format: string;
   generatedBy: string;
   convertedBy: null;
-  modelTopology: { class_name: string; config: { name?: string; layers: { class_name: string; config: unknown }[] } };
+  modelTopology: {
+    class_name: string;
+    config: { name?: string; layers: { class_name: string; config: unknown }[] };
+  };
   trainingConfig: TrainingConfig | null;
   weightsManifest: WeightsGroup[];
 }
@@ -66,15 +70,25 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 /** The directory a save URL names (tfjs: `file://dir`; a trailing model.json is allowed). */
 function saveDirectory(url: string): string {
   const path = resolveUrl(url);
-  if (path === null) throw new Error(`model.save: cannot save to ${url}: only file:// URLs and paths are writable`);
+  if (path === null) {
+    throw new Error(`model.save: cannot save to ${url}: only file:// URLs and paths are writable`);
+  }
   return path.endsWith("model.json") ? path.slice(0, -"model.json".length) || "." : path;
 }
 
 /** Writes model.json and weights.safetensors into the directory `url` names. */
-export async function saveModel(model: Sequential, url: string, options: SaveOptions = {}): Promise<SaveResult> {
+export async function saveModel(
+  model: Sequential,
+  url: string,
+  options: SaveOptions = {},
+): Promise<SaveResult> {
   const dir = saveDirectory(url);
-  if (!model.built) throw new Error(`${model.name}.save: the model is not built yet: it has no weights to save`);
-  const named = model.layers.flatMap((l) => l.namedWeights.map((w) => ({ name: w.name, tensor: w.variable as Tensor })));
+  if (!model.built) {
+    throw new Error(`${model.name}.save: the model is not built yet: it has no weights to save`);
+  }
+  const named = model.layers.flatMap((l) =>
+    l.namedWeights.map((w) => ({ name: w.name, tensor: w.variable as Tensor }))
+  );
   const extra: NamedTensor[] = [];
   if (options.includeOptimizer && model.optimizer) {
     // Slots are keyed by variable name; store them under the weights' checkpoint names.
@@ -83,7 +97,9 @@ export async function saveModel(model: Sequential, url: string, options: SaveOpt
     );
     for (const { name, tensor } of model.optimizer.getWeights()) {
       const cut = name.lastIndexOf("/");
-      const owner = name === "iter" ? "iter" : `${checkpointName.get(name.slice(0, cut)) ?? name.slice(0, cut)}${name.slice(cut)}`;
+      const owner = name === "iter"
+        ? "iter"
+        : `${checkpointName.get(name.slice(0, cut)) ?? name.slice(0, cut)}${name.slice(cut)}`;
       extra.push({ name: OPTIMIZER_PREFIX + owner, tensor });
     }
   }
@@ -134,7 +150,9 @@ async function readBytes(location: string): Promise<Uint8Array> {
   const path = resolveUrl(location);
   if (path !== null) return await readFileChecked(path);
   const response = await fetch(location);
-  if (!response.ok) throw new Error(`loadLayersModel: ${location}: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    throw new Error(`loadLayersModel: ${location}: HTTP ${response.status} ${response.statusText}`);
+  }
   return new Uint8Array(await response.arrayBuffer());
 }
 
@@ -150,7 +168,9 @@ function parseModelJSON(bytes: Uint8Array, file: string): ModelJSON {
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (error) {
-    throw new CheckpointFormatError(`${file}: not valid JSON (${(error as Error).message}); truncated or not a model.json?`);
+    throw new CheckpointFormatError(
+      `${file}: not valid JSON (${(error as Error).message}); truncated or not a model.json?`,
+    );
   }
   const topology = json?.modelTopology;
   if (topology?.class_name !== "Sequential" || !Array.isArray(topology.config?.layers)) {
@@ -161,7 +181,9 @@ function parseModelJSON(bytes: Uint8Array, file: string): ModelJSON {
   }
   const group = json.weightsManifest?.[0];
   if (!Array.isArray(group?.paths) || typeof group.paths[0] !== "string" || !Array.isArray(group.weights)) {
-    throw new CheckpointFormatError(`${file}: weightsManifest[0] must list the weights file in 'paths' and its 'weights'`);
+    throw new CheckpointFormatError(
+      `${file}: weightsManifest[0] must list the weights file in 'paths' and its 'weights'`,
+    );
   }
   return json;
 }
@@ -180,11 +202,21 @@ export async function loadLayersModel(url: string): Promise<Sequential> {
   const json = parseModelJSON(await readBytes(modelUrl), modelUrl);
   const group = json.weightsManifest[0];
   const weightsUrl = sibling(modelUrl, group.paths[0]);
+  if (
+    group.paths.length !== 1 || !(group.format === "safetensors" || group.paths[0].endsWith(".safetensors"))
+  ) {
+    throw new CheckpointFormatError(
+      `${modelUrl}: weights must be one safetensors file; got ${JSON.stringify(group.paths)} ` +
+        "(tfjs's binary weight shards are not supported)",
+    );
+  }
   const bytes = await readBytes(weightsUrl);
   if (group.byteLength !== undefined && bytes.length !== group.byteLength) {
     throw new CheckpointFormatError(
       `${weightsUrl}: ${bytes.length} bytes, but ${modelUrl} records ${group.byteLength}: ` +
-        `the file is ${bytes.length < group.byteLength ? "truncated" : "longer than saved"} or from another save`,
+        `the file is ${
+          bytes.length < group.byteLength ? "truncated" : "longer than saved"
+        } or from another save`,
     );
   }
   const { tensors } = decodeSafetensors(bytes, weightsUrl);
@@ -210,7 +242,9 @@ export async function loadLayersModel(url: string): Promise<Sequential> {
         expected.add(name);
         const stored = tensors.get(name);
         if (stored === undefined) {
-          throw new CheckpointFormatError(`${weightsUrl}: no tensor '${name}', which layer '${layer.name}' needs`);
+          throw new CheckpointFormatError(
+            `${weightsUrl}: no tensor '${name}', which layer '${layer.name}' needs`,
+          );
         }
         if (stored.dtype !== variable.dtype || !shapesEqual(stored.shape, variable.shape)) {
           throw new CheckpointFormatError(
@@ -222,7 +256,9 @@ export async function loadLayersModel(url: string): Promise<Sequential> {
     }
     const unknown = [...tensors.keys()].filter((n) => !expected.has(n) && !n.startsWith(OPTIMIZER_PREFIX));
     if (unknown.length > 0) {
-      throw new CheckpointFormatError(`${weightsUrl}: tensors the model does not have: ${unknown.join(", ")}`);
+      throw new CheckpointFormatError(
+        `${weightsUrl}: tensors the model does not have: ${unknown.join(", ")}`,
+      );
     }
     // Checked everything first: now copy the values in (writeData orders them after the initializers).
     for (const layer of model.layers) {
@@ -281,13 +317,17 @@ async function restoreTraining(
     if (!name.startsWith(OPTIMIZER_PREFIX)) continue;
     const rest = name.slice(OPTIMIZER_PREFIX.length);
     const cut = rest.lastIndexOf("/");
-    const owner = rest === "iter" ? "iter" : `${variableName.get(rest.slice(0, cut)) ?? rest.slice(0, cut)}${rest.slice(cut)}`;
+    const owner = rest === "iter"
+      ? "iter"
+      : `${variableName.get(rest.slice(0, cut)) ?? rest.slice(0, cut)}${rest.slice(cut)}`;
     state.push({ name: owner, tensor: fromData(stored.data, stored.shape) });
   }
   try {
     if (state.length > 0) await model.optimizer!.setWeights(state);
   } catch (error) {
-    throw new CheckpointFormatError(`${weightsUrl}: the optimizer state does not fit the model: ${(error as Error).message}`);
+    throw new CheckpointFormatError(
+      `${weightsUrl}: the optimizer state does not fit the model: ${(error as Error).message}`,
+    );
   } finally {
     for (const { tensor } of state) tensor.dispose();
   }

@@ -7,6 +7,7 @@ import { ShapeError } from "../errors.ts";
 import { runtime } from "../gpu/runtime.ts";
 import { Layer, type LayerConfig, type SymbolicShape, uniqueLayerName } from "../layers/layer.ts";
 import { mul } from "../ops/elementwise.ts";
+import { cast } from "../ops/transform.ts";
 import type { Optimizer } from "../optimizers/optimizer.ts";
 import { formatShape, shapesEqual } from "../shape.ts";
 import { empty, type Tensor, tidy, type Variable } from "../tensor.ts";
@@ -16,7 +17,7 @@ import { checkBatchSize, evaluateBatches, fitModel, makePlan, type ModelFitArgs 
 import { type LossFn, type LossIdentifier, type LossSpec, resolveLoss } from "./losses.ts";
 import { type MetricFn, type MetricIdentifier, type MetricSpec, resolveMetric } from "./metrics.ts";
 import { getOptimizer, type OptimizerIdentifier, type OptimizerJSON, optimizerToJSON } from "./optimizers.ts";
-import { type SaveResult, saveModel, type SaveOptions } from "./save.ts";
+import { saveModel, type SaveOptions, type SaveResult } from "./save.ts";
 import { summaryLines } from "./summary.ts";
 
 /** Options of `sequential`. */
@@ -47,15 +48,21 @@ export interface ModelEvaluateArgs {
 
 /** The training config model.json stores (Keras's keys). */
 export interface TrainingConfig {
+  /** The loss's name as compile got it. */
   loss: string;
+  /** The metrics' names as compile got them. */
   metrics: string[];
+  /** The optimizer as Keras serializes it. */
   optimizer_config: OptimizerJSON;
+  /** Not supported (Keras's field, always null). */
   weighted_metrics: null;
+  /** Not supported (Keras's field, always null). */
   loss_weights: null;
 }
 
 /** A linear stack of layers. Create one with `wg.sequential()`. */
 export class Sequential {
+  /** The Keras class name stored in model.json. */
   readonly className = "Sequential";
   /** The model's name (Keras's "sequential", "sequential_1", ...). */
   readonly name: string;
@@ -73,6 +80,7 @@ export class Sequential {
   #built = false;
   #training = false;
 
+  /** Use `wg.sequential()`. */
   constructor(args: SequentialArgs = {}) {
     this.name = args.name ?? uniqueLayerName("sequential");
     for (const layer of args.layers ?? []) this.add(layer);
@@ -190,7 +198,9 @@ export class Sequential {
   setWeights(weights: readonly Tensor[]): void {
     const variables = this.weights;
     if (weights.length !== variables.length) {
-      throw new ShapeError(`${this.name}.setWeights: the model has ${variables.length} weights, got ${weights.length}`);
+      throw new ShapeError(
+        `${this.name}.setWeights: the model has ${variables.length} weights, got ${weights.length}`,
+      );
     }
     variables.forEach((v, i) => {
       if (!shapesEqual(weights[i].shape, v.shape) || weights[i].dtype !== v.dtype) {
@@ -214,7 +224,9 @@ export class Sequential {
     const metrics = args.metrics === undefined ? [] : [args.metrics].flat();
     this.metricSpecs = metrics.map(resolveMetric);
     const keys = this.metricSpecs.map((m) => m.key);
-    if (new Set(keys).size !== keys.length) throw new Error(`compile: metrics repeat a name: ${keys.join(", ")}`);
+    if (new Set(keys).size !== keys.length) {
+      throw new Error(`compile: metrics repeat a name: ${keys.join(", ")}`);
+    }
   }
 
   /** "loss", then the metric keys, as history and evaluate order them. */
@@ -241,7 +253,7 @@ export class Sequential {
   /** Runs the layers on x (dropout active only with `training: true`), as tfjs's `model.apply`. */
   apply(x: Tensor, args: { training?: boolean } = {}): Tensor {
     this.ensureBuilt([null, ...x.shape.slice(1)]);
-    return this.forward(x, args.training ?? false);
+    return tidy(() => this.forward(x, args.training ?? false));
   }
 
   /**
@@ -255,7 +267,9 @@ export class Sequential {
     const float = source instanceof HostSource ? source.as("float32") : source;
     const rowOut = this.outputShape.slice(1);
     if (rowOut.some((d) => d === null)) {
-      throw new ShapeError(`${this.name}.predict: the output shape ${formatShape(rowOut.map((d) => d ?? -1))} is not known`);
+      throw new ShapeError(
+        `${this.name}.predict: the output shape ${formatShape(rowOut.map((d) => d ?? -1))} is not known`,
+      );
     }
     const out = empty([float.n, ...(rowOut as number[])]);
     const rowBytes = (out.size / Math.max(float.n, 1)) * 4;
@@ -264,7 +278,8 @@ export class Sequential {
       for (let start = 0; start < float.n; start += batchSize) {
         const count = Math.min(batchSize, float.n - start);
         tidy(() => {
-          const y = this.forward(batches.batch(null, start, count), false);
+          const xb = batches.batch(null, start, count);
+          const y = this.forward(xb.dtype === "float32" ? xb : cast(xb, "float32"), false);
           if (y.size > 0) runtime().copy(y.buffer, 0, out.buffer, start * rowBytes, y.size * 4);
         });
         runtime().flush(); // one submit per batch; its buffers return to the pool
@@ -291,7 +306,7 @@ export class Sequential {
     this.ensureBuilt([null, ...xs.rowShape]);
     const plan = makePlan(this, ys);
     const xb = new Batcher(xs instanceof HostSource ? xs.as("float32") : xs);
-    const yb = new Batcher(ys instanceof HostSource ? ys.as(plan.sparse ? "int32" : "float32") : ys);
+    const yb = new Batcher(ys instanceof HostSource ? ys.as(plan.labelDType) : ys);
     const sums = empty([plan.keys.length]);
     try {
       runtime().upload(sums.buffer, new Float32Array(plan.keys.length));
@@ -335,7 +350,10 @@ export class Sequential {
 
   /** Keras's model config: `{ name, layers: [{ class_name, config }] }`. */
   getConfig(): { name: string; layers: { class_name: string; config: LayerConfig }[] } {
-    return { name: this.name, layers: this.layers.map((l) => ({ class_name: l.className, config: l.getConfig() })) };
+    return {
+      name: this.name,
+      layers: this.layers.map((l) => ({ class_name: l.className, config: l.getConfig() })),
+    };
   }
 
   /** @internal The training config for model.json, or null if not compiled. */
@@ -366,7 +384,30 @@ export class Sequential {
   }
 }
 
-/** Creates a Sequential model, as `tf.sequential`. */
+/**
+ * Creates a Sequential model, as `tf.sequential`.
+ *
+ * @param args `layers` to add in order, and the model's `name`.
+ * @returns The model (built once the first layer's input shape is known).
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const model = wg.sequential({
+ *   layers: [
+ *     wg.layers.dense({ units: 8, inputShape: [2], activation: "relu" }),
+ *     wg.layers.dense({ units: 1, activation: "sigmoid" }),
+ *   ],
+ * });
+ * model.compile({ optimizer: "adam", loss: "binaryCrossentropy", metrics: ["accuracy"] });
+ * const x = wg.tensor([[0, 0], [1, 1]]), y = wg.tensor([[0], [1]]);
+ * const history = await model.fit(x, y, { epochs: 2, verbose: 0 });
+ * assertEquals(Object.keys(history.history), ["loss", "accuracy"]);
+ * assertEquals(model.predict(x).shape, [2, 1]);
+ * model.dispose();
+ * ```
+ */
 export function sequential(args?: SequentialArgs): Sequential {
   return new Sequential(args);
 }

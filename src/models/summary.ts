@@ -37,7 +37,11 @@ export function summaryLines(
   positions: readonly number[] = DEFAULT_POSITIONS,
 ): string[] {
   const cols = positions.at(-1)! <= 1 ? positions.map((p) => Math.floor(lineLength * p)) : [...positions];
-  const lines = [`Model: "${name}"`, "_".repeat(lineLength), row(["Layer (type)", "Output Shape", "Param #"], cols)];
+  const lines = [
+    `Model: "${name}"`,
+    "_".repeat(lineLength),
+    row(["Layer (type)", "Output Shape", "Param #"], cols),
+  ];
   lines.push("=".repeat(lineLength));
   let trainable = 0, total = 0;
   for (const layer of layers) {

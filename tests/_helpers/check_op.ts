@@ -4,8 +4,27 @@
  * GPU vector-Jacobian product (wg.valueAndGrads with a random cotangent c) with
  * central differences of the reference, element by element. Ops linear in an
  * input can also be cross-checked against central differences of the GPU
- * forward itself along a random direction. Replay a failure with the seed and
- * path it prints: FC_SEED=<seed> FC_PATH=<path> deno task test.
+ * forward itself along a random direction. Every case also checks that no
+ * tensor leaked.
+ *
+ * ```ts
+ * Deno.test("square", () =>
+ *   checkOp<null>({
+ *     name: "square",
+ *     cases: fc.tuple(shape(0, 4), fc.integer()).map(([s, seed]) =>
+ *       described({ xs: [fill(s, uniform(-8, 8), new Random(seed))], params: null, seed })
+ *     ),
+ *     gpu: ([x]) => wg.square(x),
+ *     ref: ([x]) => unary("square", x),
+ *     forwardTol: relTol(1), // x·x: one rounding (every tolerance says why)
+ *     gradTol: magTol(1), // 2x·dy: one rounding
+ *   }));
+ * ```
+ *
+ * A failure names the op, the part (forward, d/dx<k>, the GPU central
+ * difference), the worst element's coordinates, got, want and the tolerance,
+ * and the case (shapes, params, value seed); fast-check adds its seed and
+ * path. Replay one with FC_SEED=<seed> FC_PATH=<path> deno task test --filter '<test name>'.
  */
 import fc from "fast-check";
 import * as wg from "../../mod.ts";
@@ -69,9 +88,10 @@ export interface OpSpec<P> {
   /**
    * For ops linear in the inputs listed, whose reference applied to absolute
    * values bounds |J|·|v| (matMul, mul, sum, transpose): also check
-   * <c, f_gpu(x+εt) - f_gpu(x-εt)> = <vjp(c), 2εt> with the GPU forward. Exact in
-   * exact arithmetic, so the bound is float32 rounding alone: the forward
-   * tolerance at x±εt, plus `gradUlps`·U·<|c|, |J|·|2εt|>.
+   * <c, f_gpu(x+εt) - f_gpu(x-εt)> = <vjp(c), Δx> with the GPU forward, for a
+   * random t in [-1, 1], ε = 1/2 and Δx the float32 x+εt minus x-εt. That is
+   * exact in exact arithmetic, so the bound is float32 rounding alone: the
+   * forward tolerance at x±εt against |c|, plus `gradUlps`·U·<|c|, |J|·|Δx|>.
    */
   linear?: { inputs: readonly number[]; gradUlps: (c: Case<P>, input: number) => number };
 }
@@ -92,10 +112,6 @@ export async function checkOp<P>(spec: OpSpec<P>): Promise<void> {
     examples: (spec.examples ?? []).map((c) => [c]),
     ...(replay ? { seed: Number(replay), path: env("FC_PATH") } : {}),
   });
-  if (env("WG_TOL_STATS")) {
-    const st = (globalThis as any).__tolStats ?? {};
-    for (const k of Object.keys(st).sort()) if (k.startsWith(spec.name + " ")) console.log("STAT", k.padEnd(30), st[k].toExponential(2));
-  }
 }
 
 /** Gives a case the short description fast-check prints for a counterexample. */
@@ -126,7 +142,6 @@ function randomValues(n: number, rng: Random): Float64Array {
 }
 
 async function checkCase<P>(spec: OpSpec<P>, c: Case<P>): Promise<void> {
-  (globalThis as any).__cur = spec.name;
   const want = spec.ref(c.xs, c.params);
   const wrt = spec.gradTol ? spec.wrt ?? c.xs.flatMap((x, k) => (x.dtype === "int32" ? [] : [k])) : [];
   const cotangent = randomValues(want.data.length, new Random(c.seed + 1));
@@ -136,7 +151,10 @@ async function checkCase<P>(spec: OpSpec<P>, c: Case<P>): Promise<void> {
   const shifted = linear.flatMap((k, n) =>
     [1, -1].map((sign) => {
       const xs = [...c.xs];
-      xs[k] = { ...c.xs[k], data: c.xs[k].data.map((v, j) => Math.fround(v + sign * 0.5 * directions[n][j])) };
+      xs[k] = {
+        ...c.xs[k],
+        data: c.xs[k].data.map((v, j) => Math.fround(v + sign * 0.5 * directions[n][j])),
+      };
       return xs;
     })
   );
@@ -154,7 +172,9 @@ async function checkCase<P>(spec: OpSpec<P>, c: Case<P>): Promise<void> {
       return [value, ...grads];
     }));
     for (const xs of shifted) {
-      results.push(wg.tidy(() => spec.gpu(xs.map((x, k) => (x === c.xs[k] ? inputs[k] : toTensor(x))), c.params)));
+      results.push(
+        wg.tidy(() => spec.gpu(xs.map((x, k) => (x === c.xs[k] ? inputs[k] : toTensor(x))), c.params)),
+      );
     }
     // One batch of readbacks: each costs a submit + poll (~11 ms on llvmpipe), so none waits for another.
     got = await Promise.all(results.map((t) => t.data()));
@@ -193,7 +213,9 @@ async function checkCase<P>(spec: OpSpec<P>, c: Case<P>): Promise<void> {
     const n0 = wrt.indexOf(k);
     const [plus, minus] = [shifted[2 * n], shifted[2 * n + 1]];
     const delta = c.xs[k].data.map((_, j) => plus[k].data[j] - minus[k].data[j]);
-    const lhs = fsum(cotangent.map((ci, i) => ci * (got[1 + wrt.length + 2 * n][i] - got[2 + wrt.length + 2 * n][i])));
+    const lhs = fsum(
+      cotangent.map((ci, i) => ci * (got[1 + wrt.length + 2 * n][i] - got[2 + wrt.length + 2 * n][i])),
+    );
     const rhs = fsum(delta.map((d, j) => d * got[1 + n0][j]));
     // forward error at x±εt, summed against |c| ...
     let bound = 0;
@@ -238,14 +260,6 @@ function compare(
     const ratio = Number.isFinite(w32) ? Math.abs(got[e] - want[e]) / allowed : Infinity;
     if (!(ratio <= worstRatio) || worst < 0) [worst, worstRatio] = [e, ratio];
   }
-  if (env("WG_TOL_STATS")) { (globalThis as any).__tolStats ??= {};
-    let r = 0;
-    for (let e = 0; e < want.length; e++) {
-      const allowed = (typeof tol === "number" ? tol : tol[e]) + FLUSH;
-      if (Number.isFinite(want[e])) r = Math.max(r, Math.abs(got[e] - want[e]) / allowed);
-    }
-    const st = (globalThis as any).__tolStats; const key = (globalThis as any).__cur + " " + what; st[key] = Math.max(st[key] ?? 0, r);
-  }
   if (worst < 0) return;
   const flat = index ? index[worst] : worst;
   const allowed = (typeof tol === "number" ? tol : tol[worst]) + FLUSH;
@@ -285,7 +299,9 @@ function numericVjp<P>(
   const grad = new Float64Array(index.length);
   const mag = new Float64Array(index.length);
   const oracle = new Float64Array(index.length);
-  const steps = index.map((j) => 2 ** (Math.floor(Math.log2(Math.min(Math.max(Math.abs(x[j]), 2 ** -10), 1))) - 12));
+  const steps = index.map((j) =>
+    2 ** (Math.floor(Math.log2(Math.min(Math.max(Math.abs(x[j]), 2 ** -10), 1))) - 12)
+  );
   // Σ_i c_i (y(x + s·h)_i - y(x - s·h)_i) / 2sh for the perturbed elements; in diagonal mode all at once.
   const groups = spec.diagonal ? [index.map((_, e) => e)] : index.map((_, e) => [e]);
   for (const group of groups) {

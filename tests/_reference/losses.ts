@@ -35,7 +35,9 @@ export function softmaxCrossEntropy(labels: Arr, logits: Arr): Arr {
     // (m - z_j) + log s rather than lse - z_j: no cancellation of two logits of 1e4.
     const { m, s } = rowStats(logits, r);
     const row = new Sum();
-    for (let j = 0; j < c; j++) row.add(labels.data[r * c + j] * ((m - logits.data[r * c + j]) + Math.log(s)));
+    for (let j = 0; j < c; j++) {
+      row.add(labels.data[r * c + j] * ((m - logits.data[r * c + j]) + Math.log(s)));
+    }
     losses[r] = row.value;
   }
   return scalarArr(fsum(losses) / rows);

@@ -31,7 +31,12 @@ export function matMulDims(a: readonly number[], b: readonly number[], tA: boole
 
 /** act(op(A)·op(B) + bias); `bias` is [N] or absent. */
 export function matMul(a: Arr, b: Arr, bias: Arr | undefined, p: MatMulParams): Arr {
-  const { batch, M, N, K, aBatch, bBatch, outShape } = matMulDims(a.shape, b.shape, p.transposeA, p.transposeB);
+  const { batch, M, N, K, aBatch, bBatch, outShape } = matMulDims(
+    a.shape,
+    b.shape,
+    p.transposeA,
+    p.transposeB,
+  );
   const out = arr(outShape);
   const ad = a.data, bd = b.data;
   // strides of op(A) along m and k, of op(B) along k and n

@@ -9,7 +9,9 @@ export type Reduction = "sum" | "mean" | "max" | "min";
 
 /** Output shape of reducing `shape` over `axes` (sorted, non-negative). */
 export function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
-  return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+  return keepDims
+    ? shape.map((d, i) => (axes.includes(i) ? 1 : d))
+    : shape.filter((_, i) => !axes.includes(i));
 }
 
 /** For each element of x, the flat index of the output element it reduces into (as a broadcast in reverse). */
@@ -18,7 +20,12 @@ function outputIndex(shape: readonly number[], axes: readonly number[]): Int32Ar
 }
 
 /** op over `axis` (all axes if undefined). Elements are visited in row-major order, so a max is the first maximum. */
-export function reduce(op: Reduction, x: Arr, axis: number | readonly number[] | undefined, keepDims: boolean): Arr {
+export function reduce(
+  op: Reduction,
+  x: Arr,
+  axis: number | readonly number[] | undefined,
+  keepDims: boolean,
+): Arr {
   const axes = normalizeAxes(axis, x.shape.length);
   const out = arr(reducedShape(x.shape, axes, keepDims));
   const count = x.data.length / Math.max(1, out.data.length);

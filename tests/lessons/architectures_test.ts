@@ -69,7 +69,10 @@ Deno.test("CIFAR-10 CNN: Conv2D(32, 3x3) on 32x32x3 has 896 parameters; the tuto
   assertEquals(model.countParams(), 122_570);
   const lines: string[] = [];
   model.summary(undefined, undefined, (line) => lines.push(line));
-  assertEquals(lines.find((l) => l.includes("(Conv2D)"))?.trimEnd().split(/\s{2,}/).slice(1), ["(None, 30, 30, 32)", "896"]);
+  assertEquals(lines.find((l) => l.includes("(Conv2D)"))?.trimEnd().split(/\s{2,}/).slice(1), [
+    "(None, 30, 30, 32)",
+    "896",
+  ]);
   assertEquals(lines.at(-4), "Total params: 122,570");
   model.dispose();
 });

@@ -20,7 +20,13 @@ async function trainUnit(targets: number[], epochs: number) {
   const x = wg.tensor(INPUTS);
   const y = wg.tensor(targets.map((t) => [t]));
   const model = wg.sequential({
-    layers: [wg.layers.dense({ units: 1, inputShape: [2], kernelInitializer: wg.initializers.glorotUniform({ seed: 3 }) })],
+    layers: [
+      wg.layers.dense({
+        units: 1,
+        inputShape: [2],
+        kernelInitializer: wg.initializers.glorotUniform({ seed: 3 }),
+      }),
+    ],
   });
   model.compile({ optimizer: wg.train.sgd(0.2), loss: "meanSquaredError", metrics: ["accuracy"] });
   const history = await model.fit(x, y, { epochs, batchSize: 4, verbose: 0, seed: 1 });

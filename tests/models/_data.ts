@@ -25,7 +25,11 @@ export function blobs(n: number, classes: number, seed = 1): {
 }
 
 /** Rows [from, to) of host data. */
-export function rows<T extends Float32Array | Int32Array>(d: { data: T; shape: number[] }, from: number, to: number) {
+export function rows<T extends Float32Array | Int32Array>(
+  d: { data: T; shape: number[] },
+  from: number,
+  to: number,
+) {
   const size = d.shape.slice(1).reduce((a, b) => a * b, 1);
   return { data: d.data.slice(from * size, to * size) as T, shape: [to - from, ...d.shape.slice(1)] };
 }

@@ -45,7 +45,11 @@ Deno.test("each training step is one submit (no readback inside an epoch)", asyn
 Deno.test("GPU memory after epoch 1 equals after epoch 5 (dropout, validation, a smaller last batch)", async () => {
   const { x, oneHot } = blobs(45, 3);
   const model = classifier(3, { dropout: true });
-  model.compile({ optimizer: wg.train.momentum(0.05, 0.9), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+  model.compile({
+    optimizer: wg.train.momentum(0.05, 0.9),
+    loss: "categoricalCrossentropy",
+    metrics: ["accuracy"],
+  });
   const seen: wg.MemoryInfo[] = [];
   const before = wg.memory();
   const history = await model.fit(x, oneHot, {
@@ -104,7 +108,10 @@ Deno.test("shuffling is seeded: the same seed trains the same weights, another s
 
 Deno.test("GPU tensors and host data train identically; int and float class labels, [N] or [N, 1]", async () => {
   const { x, labels } = blobs(30, 3);
-  const run = async (xs: wg.Tensor | typeof x, ys: wg.Tensor | { data: Int32Array | Float32Array; shape: number[] }) => {
+  const run = async (
+    xs: wg.Tensor | typeof x,
+    ys: wg.Tensor | { data: Int32Array | Float32Array; shape: number[] },
+  ) => {
     const model = classifier(3);
     model.compile({ optimizer: "rmsprop", loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
     const history = await model.fit(xs, ys, { epochs: 2, batchSize: 8, verbose: 0, seed: 3 });
@@ -122,10 +129,12 @@ Deno.test("GPU tensors and host data train identically; int and float class labe
 
 Deno.test("a classifier learns three blobs: sparse labels with 'acc', one-hot with 'accuracy'", async () => {
   const { x, labels, oneHot } = blobs(90, 3);
-  for (const [loss, y, metric] of [
-    ["sparseCategoricalCrossentropy", labels, "acc"],
-    ["categoricalCrossentropy", oneHot, "accuracy"],
-  ] as const) {
+  for (
+    const [loss, y, metric] of [
+      ["sparseCategoricalCrossentropy", labels, "acc"],
+      ["categoricalCrossentropy", oneHot, "accuracy"],
+    ] as const
+  ) {
     const model = classifier(3);
     model.compile({ optimizer: wg.train.adam(0.05), loss, metrics: [metric] });
     const history = await model.fit(x, y, { epochs: 8, batchSize: 16, verbose: 0, seed: 1 });
@@ -173,7 +182,11 @@ Deno.test("data larger than one storage binding (128 MiB here) stream through fi
   const gx = wg.tensor(x.data, x.shape);
   const loss = model.evaluate(gx, y, { batchSize: 512 }) as wg.Tensor;
   assertAlmostEquals((await loss.data())[0], 0.5, 1e-3);
-  assertThrows(() => model.evaluate(gx, y, { batchSize: 2048 }), wg.ShapeError, "use a batchSize of at most 1024");
+  assertThrows(
+    () => model.evaluate(gx, y, { batchSize: 2048 }),
+    wg.ShapeError,
+    "use a batchSize of at most 1024",
+  );
   for (const t of [p, gx, loss]) t.dispose();
   model.dispose();
 });

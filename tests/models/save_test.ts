@@ -15,7 +15,14 @@ const seeded = (seed: number) => wg.initializers.glorotUniform({ seed });
 function cnn(): wg.Sequential {
   return wg.sequential({
     layers: [
-      wg.layers.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu", inputShape: [6, 6, 2], kernelInitializer: seeded(1) }),
+      wg.layers.conv2d({
+        filters: 4,
+        kernelSize: 3,
+        padding: "same",
+        activation: "relu",
+        inputShape: [6, 6, 2],
+        kernelInitializer: seeded(1),
+      }),
       wg.layers.maxPooling2d({ poolSize: 2 }),
       wg.layers.averagePooling2d({ poolSize: [1, 3], strides: 1 }),
       wg.layers.flatten(),
@@ -37,7 +44,11 @@ async function files(dir: string): Promise<string[]> {
 Deno.test("save then loadLayersModel: same topology, weights, training config and identical predictions", async () => {
   const dir = await Deno.makeTempDir();
   const model = cnn();
-  model.compile({ optimizer: wg.train.rmsprop(0.003), loss: "sparse_categorical_crossentropy", metrics: ["acc"] });
+  model.compile({
+    optimizer: wg.train.rmsprop(0.003),
+    loss: "sparse_categorical_crossentropy",
+    metrics: ["acc"],
+  });
   const x = wg.randomNormal([7, 6, 6, 2], 0, 1, 9);
   const before = await model.predict(x).data();
   const result = await model.save(`file://${dir}/cnn`);
@@ -49,7 +60,17 @@ Deno.test("save then loadLayersModel: same topology, weights, training config an
   assertEquals(json.modelTopology.class_name, "Sequential");
   assertEquals(
     json.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name),
-    ["Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout", "Dense", "Reshape", "Flatten", "Dense"],
+    [
+      "Conv2D",
+      "MaxPooling2D",
+      "AveragePooling2D",
+      "Flatten",
+      "Dropout",
+      "Dense",
+      "Reshape",
+      "Flatten",
+      "Dense",
+    ],
   );
   assertEquals(json.modelTopology.config.layers[0].config.batch_input_shape, [null, 6, 6, 2]);
   assertEquals(json.modelTopology.config.layers[0].config.kernel_size, [3, 3]);
@@ -107,14 +128,20 @@ async function expectDamaged(
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   const model = wg.sequential({
-    layers: [wg.layers.dense({ units: 3, inputShape: [4], activation: "relu" }), wg.layers.dense({ units: 2 })],
+    layers: [
+      wg.layers.dense({ units: 3, inputShape: [4], activation: "relu" }),
+      wg.layers.dense({ units: 2 }),
+    ],
   });
   model.compile({ optimizer: "sgd", loss: "mse" });
   await model.save(dir);
   model.dispose();
   await damage(dir);
   const before = wg.memory();
-  const error = await assertRejects(() => wg.loadLayersModel(`file://${dir}/model.json`), wg.CheckpointFormatError);
+  const error = await assertRejects(
+    () => wg.loadLayersModel(`file://${dir}/model.json`),
+    wg.CheckpointFormatError,
+  );
   assert(error.message.includes(`${dir}/${file}`), `names the file: ${error.message}`);
   assert(error.message.includes(part), `says "${part}": ${error.message}`);
   assertEquals(wg.memory().numTensors, before.numTensors, "a failed load leaves nothing allocated");
@@ -125,7 +152,11 @@ const edit = async (path: string, change: (bytes: Uint8Array) => Uint8Array) =>
   await Deno.writeFile(path, change(await Deno.readFile(path)));
 
 Deno.test("a truncated weights file is a CheckpointFormatError naming it", async () => {
-  await expectDamaged((dir) => edit(`${dir}/weights.safetensors`, (b) => b.slice(0, b.length - 10)), "weights.safetensors", "truncated");
+  await expectDamaged(
+    (dir) => edit(`${dir}/weights.safetensors`, (b) => b.slice(0, b.length - 10)),
+    "weights.safetensors",
+    "truncated",
+  );
 });
 
 Deno.test("a changed weight value (same size) is caught by the recorded SHA-256", async () => {
@@ -145,21 +176,36 @@ Deno.test("a tampered safetensors header is reported by the decoder, before any 
 });
 
 Deno.test("without a recorded checksum, a weight of the wrong shape is named with both shapes", async () => {
-  await expectDamaged(async (dir) => {
-    const json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
-    delete json.weightsManifest[0].sha256;
-    delete json.weightsManifest[0].byteLength;
-    await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(json));
-    const [kernel] = json.modelTopology.config.layers.map((l: { config: { name: string } }) => l.config.name);
-    await Deno.writeFile(
-      `${dir}/weights.safetensors`,
-      encodeSafetensors([{ name: `${kernel}/kernel`, dtype: "float32", shape: [3, 4], data: new Float32Array(12) }]),
-    );
-  }, "weights.safetensors", "[3,4]");
+  await expectDamaged(
+    async (dir) => {
+      const json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+      delete json.weightsManifest[0].sha256;
+      delete json.weightsManifest[0].byteLength;
+      await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(json));
+      const [kernel] = json.modelTopology.config.layers.map((l: { config: { name: string } }) =>
+        l.config.name
+      );
+      await Deno.writeFile(
+        `${dir}/weights.safetensors`,
+        encodeSafetensors([{
+          name: `${kernel}/kernel`,
+          dtype: "float32",
+          shape: [3, 4],
+          data: new Float32Array(12),
+        }]),
+      );
+    },
+    "weights.safetensors",
+    "[3,4]",
+  );
 });
 
 Deno.test("a truncated model.json is a CheckpointFormatError naming it", async () => {
-  await expectDamaged((dir) => edit(`${dir}/model.json`, (b) => b.slice(0, 40)), "model.json", "not valid JSON");
+  await expectDamaged(
+    (dir) => edit(`${dir}/model.json`, (b) => b.slice(0, 40)),
+    "model.json",
+    "not valid JSON",
+  );
 });
 
 Deno.test("loads a Keras-style model.json: InputLayer, snake_case config, Keras 3 dtype policies", async () => {
@@ -181,7 +227,11 @@ Deno.test("loads a Keras-style model.json: InputLayer, snake_case config, Keras 
               activation: "relu",
               use_bias: true,
               dtype: policy,
-              kernel_initializer: { module: "keras.initializers", class_name: "GlorotUniform", config: { seed: null } },
+              kernel_initializer: {
+                module: "keras.initializers",
+                class_name: "GlorotUniform",
+                config: { seed: null },
+              },
               kernel_regularizer: null,
             },
           },

@@ -95,7 +95,8 @@ function unarySpec(op: UnaryOp, row: UnaryRow): OpSpec<{ alpha: number }> {
 }
 
 for (const [op, row] of Object.entries(UNARY_TESTS) as [UnaryOp, UnaryRow][]) {
-  Deno.test(`${op}: forward = float64 reference, gradient = central differences`, () => checkOp(unarySpec(op, row)));
+  Deno.test(`${op}: forward = float64 reference, gradient = central differences`, () =>
+    checkOp(unarySpec(op, row)));
 }
 
 // ---- binary, with broadcasting ----
@@ -121,7 +122,14 @@ const lattice = (offset: number): Sampler =>
 
 const BINARY_TESTS: Record<BinaryOp, BinaryRow> = {
   // one rounding forward; the gradient sums dy over the n outputs each input element reached
-  add: { gpu: wg.add, a: real, b: real, fwd: (_a, _b, y) => U * Math.abs(y), grad: (_, m, n) => n * U * m, linear: true },
+  add: {
+    gpu: wg.add,
+    a: real,
+    b: real,
+    fwd: (_a, _b, y) => U * Math.abs(y),
+    grad: (_, m, n) => n * U * m,
+    linear: true,
+  },
   sub: { gpu: wg.sub, a: real, b: real, fwd: (_a, _b, y) => U * Math.abs(y), grad: (_, m, n) => n * U * m },
   mul: {
     gpu: wg.mul,
@@ -159,7 +167,8 @@ function binarySpec(op: BinaryOp, row: BinaryRow): OpSpec<null> {
     return described({ xs: [fill(aShape, row.a, rng), fill(bShape, row.b, rng)], params: null, seed });
   };
   /** Outputs each element of input k reaches: the number of terms its gradient sums. */
-  const terms = (c: Case<null>, k: number, want: Arr) => sizeOf(want.shape) / Math.max(1, c.xs[k].data.length);
+  const terms = (c: Case<null>, k: number, want: Arr) =>
+    sizeOf(want.shape) / Math.max(1, c.xs[k].data.length);
   return {
     name: op,
     cases: fc.tuple(broadcastPair(), fc.integer()).map(([shapes, seed]) => build(shapes, seed)),
@@ -174,7 +183,10 @@ function binarySpec(op: BinaryOp, row: BinaryRow): OpSpec<null> {
     },
     gradTol: (ctx) => ctx.mag.map((m) => row.grad(ctx.input, m, terms(ctx.case, ctx.input, ctx.want))),
     linear: row.linear
-      ? { inputs: [0, 1], gradUlps: (c, k) => (op === "mul" ? 1 : 0) + terms(c, k, binary(op, c.xs[0], c.xs[1])) }
+      ? {
+        inputs: [0, 1],
+        gradUlps: (c, k) => (op === "mul" ? 1 : 0) + terms(c, k, binary(op, c.xs[0], c.xs[1])),
+      }
       : undefined,
   };
 }
@@ -228,7 +240,10 @@ Deno.test("maximum / minimum ties send the whole gradient to a", async () => {
   for (const op of [wg.maximum, wg.minimum]) {
     const [da, db] = wg.grads(op)([a, b]);
     const got = await Promise.all([da.data(), db.data()]);
-    assertEquals(got.map((d) => [...d]), op === wg.maximum ? [[1, 1, 1, 1], [0, 0, 0, 0]] : [[1, 1, 1, 0], [0, 0, 0, 1]]);
+    assertEquals(
+      got.map((d) => [...d]),
+      op === wg.maximum ? [[1, 1, 1, 1], [0, 0, 0, 0]] : [[1, 1, 1, 0], [0, 0, 0, 1]],
+    );
     da.dispose();
     db.dispose();
   }

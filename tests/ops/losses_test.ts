@@ -13,7 +13,16 @@ import type * as lossOps from "../../src/ops/losses.ts";
 import { type Arr, arr, fsum } from "../_reference/array.ts";
 import * as ref from "../_reference/losses.ts";
 import { rowStats } from "../_reference/softmax.ts";
-import { dim, EXTREMES, fill, Random, type Sampler, shape, uniform, withExtremes } from "../_helpers/arbitrary.ts";
+import {
+  dim,
+  EXTREMES,
+  fill,
+  Random,
+  type Sampler,
+  shape,
+  uniform,
+  withExtremes,
+} from "../_helpers/arbitrary.ts";
 import { rowErrors } from "../_helpers/bounds.ts";
 import { type Case, checkOp, described, type GradContext, type OpSpec, U } from "../_helpers/check_op.ts";
 
@@ -56,7 +65,6 @@ function softmaxCases(sparse: boolean): fc.Arbitrary<Case<null>> {
     return described({ xs: [y, z], params: null, seed });
   });
 }
-
 
 /**
  * Error of the per-example softmax cross-entropy Σ_j y_j·(lse - z_j), formed stably as
@@ -125,12 +133,17 @@ const LOSS_TESTS: Record<Loss, OpSpec<null>> = {
   // then the mean of n non-negative terms. d/dz = (σ(z) - y)·dy/n: σ's absolute error ≤ 12U.
   sigmoidCrossEntropy: {
     name: "sigmoidCrossEntropy",
-    cases: pairs(withExtremes(uniform(0, 1), [0, 1]), (_, rng) => withExtremes(uniform(-8, 8), EXTREMES)(rng)),
+    cases: pairs(
+      withExtremes(uniform(0, 1), [0, 1]),
+      (_, rng) => withExtremes(uniform(-8, 8), EXTREMES)(rng),
+    ),
     gpu: ([y, z]) => wg.losses.sigmoidCrossEntropy(y, z),
     ref: ([y, z]) => ref.sigmoidCrossEntropy(y, z),
     forwardTol: ({ case: c, want }) => {
       const [y, z] = c.xs, n = y.data.length;
-      const each = z.data.map((a, i) => 3 * U * (Math.max(a, 0) + Math.abs(a * y.data[i]) + 1) + 2 ** -21 + 8 * U);
+      const each = z.data.map((a, i) =>
+        3 * U * (Math.max(a, 0) + Math.abs(a * y.data[i]) + 1) + 2 ** -21 + 8 * U
+      );
       return fsum(each) / n + (n + 2) * U * want.data[0];
     },
     gradTol: ({ case: c, input, cotangent, mag }) => {
@@ -156,8 +169,24 @@ const LOSS_TESTS: Record<Loss, OpSpec<null>> = {
   },
 };
 
-for (const spec of Object.values(LOSS_TESTS)) {
-  Deno.test(`${spec.name}: forward = float64 reference, gradients = central differences`, () => checkOp(spec));
+/** Logits that are all extreme (±1e4, ±100, 0), against each kind of label, in every run. */
+const EXTREME_LOGITS = [[1e4, -1e4, 0], [1e4, 1e4, -1e4], [-1e4, 100, -100], [100, 1e4 - 1, 1e4]];
+const exampleOf = (xs: Arr[], seed: number) => described({ xs, params: null, seed });
+const EXAMPLES: Partial<Record<Loss, Case<null>[]>> = {
+  sigmoidCrossEntropy: [0, 1, 0.5].map((label, seed) =>
+    exampleOf([arr([4, 3], Array(12).fill(label)), arr([4, 3], EXTREME_LOGITS.flat())], seed)
+  ),
+  softmaxCrossEntropy: [[1, 0, 0], [0, 0.5, 0.5]].map((row, seed) =>
+    exampleOf([arr([4, 3], Array(4).fill(row).flat()), arr([4, 3], EXTREME_LOGITS.flat())], seed)
+  ),
+  sparseSoftmaxCrossEntropy: [[0, 1, 2, 2], [1, 2, 0, 1]].map((labels, seed) =>
+    exampleOf([arr([4], labels, "int32"), arr([4, 3], EXTREME_LOGITS.flat())], seed)
+  ),
+};
+
+for (const [loss, spec] of Object.entries(LOSS_TESTS) as [Loss, OpSpec<null>][]) {
+  Deno.test(`${spec.name}: forward = float64 reference, gradients = central differences`, () =>
+    checkOp({ ...spec, examples: EXAMPLES[loss] }));
 }
 
 Deno.test("softmax cross-entropy: confident logits of 1e4 give a loss of ~0, wrong ones ~1e4", async () => {
@@ -185,4 +214,3 @@ Deno.test("sparseSoftmaxCrossEntropy: a label out of range is reported at the re
   await assertRejects(() => loss.data(), wg.GPUAssertionError, "label 3 of example 1 is out of range [0, 3)");
   [z, labels, loss].forEach((t) => t.dispose());
 });
-

@@ -185,4 +185,3 @@ const MATMUL_TESTS: Record<keyof typeof matmulOps, OpSpec<Params>[]> = {
 for (const s of Object.values(MATMUL_TESTS).flat()) {
   Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, () => checkOp(s));
 }
-

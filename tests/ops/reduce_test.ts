@@ -16,7 +16,17 @@ import type * as reduceOps from "../../src/ops/reduce.ts";
 import { sumTo } from "../../src/ops/reduce.ts";
 import { type Arr, normalizeAxes } from "../_reference/array.ts";
 import { argReduce, reduce, type Reduction } from "../_reference/reduce.ts";
-import { axisArg, EXTREMES, fill, fillDistinct, fillInt, Random, shape, uniform, withExtremes } from "../_helpers/arbitrary.ts";
+import {
+  axisArg,
+  EXTREMES,
+  fill,
+  fillDistinct,
+  fillInt,
+  Random,
+  shape,
+  uniform,
+  withExtremes,
+} from "../_helpers/arbitrary.ts";
 import { type Case, checkOp, described, magTol, type OpSpec, U } from "../_helpers/check_op.ts";
 
 interface Params {
@@ -30,9 +40,13 @@ const count = (c: Case<Params>) =>
 
 /** Shapes of up to rank 4 (17·67 = 1139 reduced elements goes to the workgroup-per-output kernel). */
 function cases(values: (shape: number[], rng: Random) => Arr): fc.Arbitrary<Case<Params>> {
-  return shape(0, 4).chain((s) => fc.record({ s: fc.constant(s), axis: axisArg(s.length), keepDims: fc.boolean() }))
+  return shape(0, 4).chain((s) =>
+    fc.record({ s: fc.constant(s), axis: axisArg(s.length), keepDims: fc.boolean() })
+  )
     .chain(({ s, axis, keepDims }) =>
-      fc.integer().map((seed) => described({ xs: [values(s, new Random(seed))], params: { axis, keepDims }, seed }))
+      fc.integer().map((seed) =>
+        described({ xs: [values(s, new Random(seed))], params: { axis, keepDims }, seed })
+      )
     );
 }
 
@@ -50,7 +64,12 @@ function reduction(op: Reduction): OpSpec<Params> {
     // Σ|x| (mean |x|) scales the sum's R roundings; max/min are exact selections.
     forwardTol: ({ case: c }) => {
       if (!summing) return 0;
-      const mag = reduce(op, { ...c.xs[0], data: c.xs[0].data.map(Math.abs) }, c.params.axis, c.params.keepDims);
+      const mag = reduce(
+        op,
+        { ...c.xs[0], data: c.xs[0].data.map(Math.abs) },
+        c.params.axis,
+        c.params.keepDims,
+      );
       return mag.data.map((m) => (count(c) + extra) * U * m);
     },
     // the backward copies dy back over the reduced axes (times 1/R for a mean), or scatters it to the arg-max
@@ -64,7 +83,10 @@ function argReduction(op: "argMax" | "argMin"): OpSpec<{ axis: number }> {
     name: op,
     // integers in [0, 3]: most rows have ties, and the first index must win
     cases: shape(1, 4).chain((s) =>
-      fc.record({ axis: fc.nat({ max: s.length - 1 }).chain((a) => fc.constantFrom(a, a - s.length)), seed: fc.integer() })
+      fc.record({
+        axis: fc.nat({ max: s.length - 1 }).chain((a) => fc.constantFrom(a, a - s.length)),
+        seed: fc.integer(),
+      })
         .map(({ axis, seed }) => {
           const x = fillInt(s, 0, 3, new Random(seed));
           return described({ xs: [{ shape: x.shape, data: x.data }], params: { axis }, seed });
@@ -89,7 +111,11 @@ const REDUCE_TESTS: Record<keyof typeof reduceOps, () => Promise<void>> = {
     checkOp<{ to: number[] }>({
       name: "sumTo",
       cases: shape(0, 4).chain((s) =>
-        fc.record({ drop: fc.nat({ max: s.length }), ones: fc.array(fc.boolean(), { minLength: s.length }), seed: fc.integer() })
+        fc.record({
+          drop: fc.nat({ max: s.length }),
+          ones: fc.array(fc.boolean(), { minLength: s.length }),
+          seed: fc.integer(),
+        })
           .map(({ drop, ones, seed }) => {
             const to = s.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d));
             return described({ xs: [real(s, new Random(seed))], params: { to }, seed });
@@ -98,7 +124,9 @@ const REDUCE_TESTS: Record<keyof typeof reduceOps, () => Promise<void>> = {
       gpu: ([x], { to }) => sumTo(x, to),
       ref: ([x], { to }) => {
         const offset = x.shape.length - to.length;
-        const axes = x.shape.map((_, i) => i).filter((i) => i < offset || (to[i - offset] === 1 && x.shape[i] !== 1));
+        const axes = x.shape.map((_, i) => i).filter((i) =>
+          i < offset || (to[i - offset] === 1 && x.shape[i] !== 1)
+        );
         return { ...reduce("sum", x, axes, false), shape: to };
       },
       forwardTol: ({ case: c, want }) => {
@@ -115,7 +143,10 @@ const REDUCE_TESTS: Record<keyof typeof reduceOps, () => Promise<void>> = {
 };
 
 for (const [op, test] of Object.entries(REDUCE_TESTS)) {
-  Deno.test(`${op}: forward = float64 reference${op.startsWith("arg") ? "" : ", gradient = central differences"}`, test);
+  Deno.test(
+    `${op}: forward = float64 reference${op.startsWith("arg") ? "" : ", gradient = central differences"}`,
+    test,
+  );
 }
 
 // ---- ties and infinities, deterministic ----
@@ -160,4 +191,3 @@ Deno.test("max / min / argMax of infinities: max(-∞, -∞) = -∞, argMax = 0,
     [x, ...ys].forEach((t) => t.dispose());
   }
 });
-

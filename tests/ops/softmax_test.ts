@@ -17,8 +17,14 @@ import { expUlps, rowErrors } from "../_helpers/bounds.ts";
 import { type Case, checkOp, described, type OpSpec, U } from "../_helpers/check_op.ts";
 
 /** Logits of any leading shape and C classes, ±1e4, ±100 and 0 mixed in. */
-export const logits: fc.Arbitrary<Case<null>> = fc.tuple(shape(0, 2, 100), dim, fc.integer()).map(([rows, c, seed]) =>
-  described({ xs: [fill([...rows, c], withExtremes(uniform(-8, 8), EXTREMES), new Random(seed))], params: null, seed })
+export const logits: fc.Arbitrary<Case<null>> = fc.tuple(shape(0, 2, 100), dim, fc.integer()).map((
+  [rows, c, seed],
+) =>
+  described({
+    xs: [fill([...rows, c], withExtremes(uniform(-8, 8), EXTREMES), new Random(seed))],
+    params: null,
+    seed,
+  })
 );
 
 /** Σ_j over each row of f(j), as one value per element of the row. */
@@ -66,7 +72,8 @@ const SOFTMAX_TESTS: Record<keyof typeof softmaxOps, OpSpec<null>> = {
       const S = rowSums(z, (i) => cotangent[i]), absS = rowSums(z, (i) => Math.abs(cotangent[i]));
       return Float64Array.from(index, (j) => {
         const p = Math.exp(want.data[j]), dx = Math.abs(cotangent[j] - p * S[j]);
-        return p * (Math.abs(S[j]) * (delta[j] + (expUlps(want.data[j]) + 1) * U) + C * U * absS[j]) + 2 * U * dx;
+        return p * (Math.abs(S[j]) * (delta[j] + (expUlps(want.data[j]) + 1) * U) + C * U * absS[j]) +
+          2 * U * dx;
       });
     },
   },
@@ -81,7 +88,11 @@ for (const spec of Object.values(SOFTMAX_TESTS)) {
         [[1e4, 1e4, 1e4], [1e4, 0, -1e4], [-1e4, -1e4, 0], [100, -100, 0]],
         [[1e4, 1e4 - 1, 1e4 - 2, -1e4]],
       ].map((rows, seed) =>
-        described({ xs: [{ shape: [rows.length, rows[0].length], data: Float64Array.from(rows.flat()) }], params: null, seed })
+        described({
+          xs: [{ shape: [rows.length, rows[0].length], data: Float64Array.from(rows.flat()) }],
+          params: null,
+          seed,
+        })
       ),
     }));
 }

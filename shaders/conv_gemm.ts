@@ -1,0 +1,209 @@
+/**
+ * Implicit-GEMM convolution: the GEMM loads its input rows straight from the
+ * image (no column matrix), and reads the filter from uniform buffers.
+ *
+ *   out[r, o] = act(Σ_{khw, i} in[pixel(r, khw), i] · w[khw, i, o] + bias[o])
+ *
+ * forward (conv2d):      r = output pixel (n, oh, ow), in = x [N,H,W,C], i = c, o = f,
+ *                        pixel = (n, oh·SH + kh - padT, ow·SW + kw - padL) when inside the image;
+ * transposed (dx):       r = input pixel (n, h, w), in = dz [N,OH,OW,F], i = f, o = c,
+ *                        pixel = (n, (h + padT - kh)/SH, (w + padL - kw)/SW) when whole and inside.
+ * khw = kh·KW + kw; CIN/COUT the in/out channels (C/F forward, F/C transposed).
+ *
+ * Why uniforms: on llvmpipe (GL) a storage load costs ~10 ns per float per
+ * invocation, a uniform load ~0.7 ns (bench/conv_variants.md). So the filter,
+ * reused by every row, sits in up to UBOS 64 KiB uniform blocks ("packed":
+ * block b holds khw in [b·KB, (b+1)·KB) as [khw][i][o'], o' over a chunk of OC
+ * output columns), and each invocation keeps TM rows × OC columns in
+ * registers, loading each input value once for OC multiply-adds.
+ * No workgroup memory, no barriers.
+ */
+import type { Kernel } from "../src/gpu/kernel.ts";
+import { UNARY, type UnaryOp } from "./elementwise.ts";
+import type { FusedActivation } from "./matmul.ts";
+import { WINDOW_UNIFORMS } from "./conv.ts";
+
+/** vec4s in one packed uniform block (64 KiB, the WebGPU default maxUniformBufferBindingSize). */
+export const BLOCK_VEC4 = 4096;
+/** Invocations per workgroup. */
+export const CONV_WG = 64;
+
+export interface ConvGemmVariant {
+  transposed: boolean;
+  /** CIN % 4 == 0: input rows read as vec4 along the channels. */
+  vecIn: boolean;
+  /** COUT % 4 == 0: outputs stored as vec4. */
+  vecOut: boolean;
+  /** Output columns per invocation (the packed chunk width), a multiple of 4. */
+  oc: number;
+  /** Rows per invocation. */
+  tm: number;
+  /** Uniform blocks bound (the filter's khw range split over them). */
+  ubos: number;
+  bias: boolean;
+  activation: FusedActivation;
+}
+
+const range = (n: number) => [...Array(n).keys()];
+
+/** WGSL: for row i, `base_i` (index of in[pixel, 0] in floats) and `ok_i` (the pixel exists). */
+function gather(v: ConvGemmVariant, i: number): string {
+  return v.transposed
+    ? `
+      let th_${i} = i32(a_${i} + params.padT) - i32(kh);
+      let tw_${i} = i32(b_${i} + params.padL) - i32(kw);
+      let oh_${i} = u32(max(th_${i}, 0)) / params.SH;
+      let ow_${i} = u32(max(tw_${i}, 0)) / params.SW;
+      let ok_${i} = rowOk_${i} && th_${i} >= 0 && tw_${i} >= 0 && oh_${i} * params.SH == u32(th_${i}) &&
+        ow_${i} * params.SW == u32(tw_${i}) && oh_${i} < params.OH && ow_${i} < params.OW;
+      let base_${i} = select(0u, ((n_${i} * params.OH + oh_${i}) * params.OW + ow_${i}) * params.CIN, ok_${i});`
+    : `
+      let h_${i} = i32(a_${i} * params.SH + kh) - i32(params.padT);
+      let w_${i} = i32(b_${i} * params.SW + kw) - i32(params.padL);
+      let ok_${i} = rowOk_${i} && h_${i} >= 0 && h_${i} < i32(params.H) && w_${i} >= 0 && w_${i} < i32(params.W);
+      let base_${i} = select(0u, ((n_${i} * params.H + u32(h_${i})) * params.W + u32(w_${i})) * params.CIN, ok_${i});`;
+}
+
+/** WGSL: the khw loop over uniform block `blk`. */
+function blockLoop(v: ConvGemmVariant, blk: number): string {
+  const L = v.vecIn ? 4 : 1, cols = v.oc / 4;
+  const inner: string[] = [];
+  for (const i of range(v.tm)) {
+    inner.push(
+      v.vecIn
+        ? `let x_${i} = select(vec4<f32>(0.0), src[(base_${i} + c) / 4u], ok_${i});`
+        : `let x_${i} = select(0.0, src[base_${i} + c], ok_${i});`,
+    );
+  }
+  for (const kk of range(L)) {
+    for (const j of range(cols)) {
+      inner.push(`let w_${kk}_${j} = w${blk}[wRow + ${kk * cols + j}u];`);
+      for (const i of range(v.tm)) {
+        const xs = v.vecIn ? `x_${i}[${kk}]` : `x_${i}`;
+        inner.push(`acc_${i}_${j} = fma(vec4<f32>(${xs}), w_${kk}_${j}, acc_${i}_${j});`);
+      }
+    }
+  }
+  return `
+  for (var khw = ${blk}u * params.KB; khw < min(${blk + 1}u * params.KB, params.KH * params.KW); khw++) {
+    let kh = khw / params.KW;
+    let kw = khw % params.KW;
+    ${range(v.tm).map((i) => gather(v, i)).join("")}
+    for (var c = 0u; c < params.CIN; c += ${L}u) {
+      let wRow = ((khw - ${blk}u * params.KB) * params.CIN + c) * ${cols}u;
+      ${inner.join("\n      ")}
+    }
+  }`;
+}
+
+function epilogue(v: ConvGemmVariant): string {
+  const lines: string[] = [];
+  for (const i of range(v.tm)) {
+    lines.push(`if (rowOk_${i}) {`);
+    for (const j of range(v.oc / 4)) {
+      lines.push(`  store(r_${i}, params.col0 + ${4 * j}u, acc_${i}_${j});`);
+    }
+    lines.push("}");
+  }
+  return lines.join("\n  ");
+}
+
+export const convGemmKernel: Kernel<ConvGemmVariant> = {
+  name: "conv_gemm",
+  uniforms: [
+    ["rows", "u32"],
+    ...WINDOW_UNIFORMS,
+    ["CIN", "u32"],
+    ["COUT", "u32"],
+    ["col0", "u32"],
+    ["KB", "u32"],
+    ["alpha", "f32"],
+  ],
+  bindings: (v) => [
+    { name: "src", type: v.vecIn ? "vec4<f32>" : "f32", access: "read" },
+    ...range(v.ubos).map((b) => ({ name: `w${b}`, type: "vec4<f32>", access: "uniform", length: BLOCK_VEC4 }) as const),
+    ...(v.bias ? [{ name: "bias", type: "f32", access: "read" } as const] : []),
+    { name: "out", type: v.vecOut ? "vec4<f32>" : "f32", access: "read_write" },
+  ],
+  source: (v) => {
+    const act = v.activation === "linear" ? "x" : UNARY[v.activation as UnaryOp].forward;
+    // row r = (n, a, b): (n, oh, ow) forward, (n, h, w) transposed
+    const [A, B] = v.transposed ? ["H", "W"] : ["OH", "OW"];
+    return `
+fn activate(x: f32) -> f32 {
+  let alpha = params.alpha;
+  _ = alpha;
+  return ${act};
+}
+
+// out[r, col..col+3] = act(acc + bias) for the columns inside COUT.
+fn store(r: u32, col: u32, acc: vec4<f32>) {
+  var v = acc;
+  for (var e = 0u; e < 4u; e++) {
+    ${v.bias ? "v[e] += bias[min(col + e, params.COUT - 1u)];" : ""}
+    v[e] = activate(v[e]);
+  }
+  ${
+      v.vecOut
+        ? "if (col < params.COUT) { out[(r * params.COUT + col) / 4u] = v; }"
+        : "for (var e = 0u; e < 4u; e++) { if (col + e < params.COUT) { out[r * params.COUT + col + e] = v[e]; } }"
+    }
+}
+
+@compute @workgroup_size(${CONV_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let first = (wid.x + wid.y * groups.x) * ${CONV_WG * v.tm}u + lid;
+  ${
+      range(v.tm).map((i) =>
+        `let r_${i} = first + ${i * CONV_WG}u;
+  let rowOk_${i} = r_${i} < params.rows;
+  let b_${i} = r_${i} % params.${B};
+  let a_${i} = (r_${i} / params.${B}) % params.${A};
+  let n_${i} = r_${i} / (params.${B} * params.${A});`
+      ).join("\n  ")
+    }
+  ${range(v.tm).flatMap((i) => range(v.oc / 4).map((j) => `var acc_${i}_${j} = vec4<f32>(0.0);`)).join("\n  ")}
+${range(v.ubos).map((b) => blockLoop(v, b)).join("\n")}
+  ${epilogue(v)}
+}`;
+  },
+};
+
+/**
+ * Packs a HWIO filter [KH,KW,C,F] into uniform blocks: block (chunk j, ubo b)
+ * starts at float (j·UBOS + b)·4·BLOCK_VEC4 and holds w[khw][i][o'] for khw in
+ * [b·KB, (b+1)·KB), o = j·OC + o' (zero past COUT), i.e. [khw][c][f] forward
+ * and [khw][f][c] transposed.
+ */
+export const packFilterKernel: Kernel<{ transposed: boolean }> = {
+  name: "pack_filter",
+  uniforms: [["total", "u32"], ["KHW", "u32"], ["C", "u32"], ["F", "u32"], ["OC", "u32"], ["KB", "u32"], [
+    "ubos",
+    "u32",
+  ]],
+  bindings: () => [
+    { name: "w", type: "f32", access: "read" },
+    { name: "packed", type: "f32", access: "read_write" },
+  ],
+  key: ({ transposed }) => String(transposed),
+  source: ({ transposed }) => `
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let e = gid.x + gid.y * groups.x * 64u;
+  if (e >= params.total) { return; }
+  let blockSize = ${4 * BLOCK_VEC4}u;
+  let block = e / blockSize;
+  let local = e % blockSize;
+  let CIN = ${transposed ? "params.F" : "params.C"};
+  let COUT = ${transposed ? "params.C" : "params.F"};
+  let khw = (block % params.ubos) * params.KB + local / (CIN * params.OC);
+  let i = (local / params.OC) % CIN;
+  let o = (block / params.ubos) * params.OC + local % params.OC;
+  let inBlock = local < params.KB * CIN * params.OC;
+  let ok = inBlock && khw < params.KHW && o < COUT;
+  let c = ${transposed ? "o" : "i"};
+  let f = ${transposed ? "i" : "o"};
+  packed[e] = select(0.0, w[min((khw * params.C + c) * params.F + f, params.KHW * params.C * params.F - 1u)], ok);
+}`,
+};

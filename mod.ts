@@ -92,6 +92,34 @@ export { argMax, argMin, max, mean, min, sum } from "./src/ops/reduce.ts";
 export { logSoftmax, softmax } from "./src/ops/softmax.ts";
 export { cast, oneHot, reshape, transpose } from "./src/ops/transform.ts";
 export { grad, grads, valueAndGrad, valueAndGrads, variableGrads } from "./src/autograd/gradients.ts";
+export { loadLayersModel, type SaveOptions, type SaveResult } from "./src/models/save.ts";
+export {
+  type ModelCompileArgs,
+  type ModelEvaluateArgs,
+  Sequential,
+  sequential,
+  type SequentialArgs,
+  type TrainingConfig,
+} from "./src/models/sequential.ts";
+export type { ModelFitArgs } from "./src/models/fit.ts";
+export type { HostData, ModelData } from "./src/models/data.ts";
+export type { ProgressWriter } from "./src/models/progress.ts";
+export type { LossFn, LossIdentifier } from "./src/models/losses.ts";
+export type { MetricFn, MetricIdentifier } from "./src/models/metrics.ts";
+export type { OptimizerIdentifier, OptimizerJSON } from "./src/models/optimizers.ts";
+export type { CallArgs, Layer, LayerArgs, LayerConfig, LayerWeight, SymbolicShape } from "./src/layers/layer.ts";
+export type { Callback, CustomCallbackArgs, History, Logs, TrainingParams } from "./src/models/callbacks.ts";
+export type { Initializer, InitializerConfig, InitializerIdentifier } from "./src/initializers.ts";
+export type { NamedTensor, Optimizer, OptimizerConfig } from "./src/optimizers/optimizer.ts";
+export type { OptimizerKind } from "./shaders/optimizers.ts";
+/** Layer factories as in `tf.layers`. */
+export * as layers from "./src/layers/layers_namespace.ts";
+/** Per-example metric functions as in `tf.metrics`. */
+export * as metrics from "./src/models/metrics_namespace.ts";
+/** Keras's callbacks: earlyStopping, modelCheckpoint. */
+export * as callbacks from "./src/models/callbacks_namespace.ts";
+/** Weight initializers as in `tf.initializers`, with Keras's math; seedable. */
+export * as initializers from "./src/initializers.ts";
 /** Optimizers as in `tf.train`, with Keras's update rules and defaults. */
 export * as train from "./src/optimizers/train_namespace.ts";
 /** Losses as in `tf.losses`, reduced to their mean; labels come first. */

@@ -7,6 +7,7 @@ import { valueAndGrads, variableGrads } from "../src/autograd/gradients.ts";
 import { ready, runtime } from "../src/gpu/runtime.ts";
 import { randomNormal, randomUniform, tensor, variable, zeros } from "../src/ops/creation.ts";
 import { fusedConv2d } from "../src/ops/conv.ts";
+import { convConfig } from "../src/ops/_conv_impl.ts";
 import { dropout } from "../src/ops/dropout.ts";
 import { softmaxCrossEntropy } from "../src/ops/losses.ts";
 import { fusedMatMul } from "../src/ops/matmul.ts";
@@ -135,15 +136,24 @@ export async function cnnStep(batch = 128, steps = 10, warmup = 3): Promise<Step
   return { msPerStep: ms, submitsPerStep: submits / steps, samplesPerSecond: (batch * 1000) / ms };
 }
 
-if (import.meta.main) {
-  await ready();
+/** One line per layer: forward and backward GFLOP/s and ms. */
+export async function convTable(): Promise<string[]> {
+  const lines = [];
   for (const layer of MNIST_CNN_CONV_LAYERS) {
     const t = await convLayerGflops(layer);
-    console.log(
+    lines.push(
       `${layer.name}, batch 128: forward ${t.forwardGflops.toFixed(1)} GFLOP/s (${t.forwardMs.toFixed(1)} ms), ` +
         `backward ${t.backwardGflops.toFixed(1)} GFLOP/s (${t.backwardMs.toFixed(1)} ms)`,
     );
   }
+  return lines;
+}
+
+if (import.meta.main) {
+  await ready();
+  const only = Deno.args[0]; // "im2col" to time the im2col + GEMM path instead of the implicit GEMM
+  if (only === "im2col") convConfig.algorithm = "im2col";
+  for (const line of await convTable()) console.log(`[${convConfig.algorithm}] ${line}`);
   const t = await cnnStep();
   console.log(
     `Keras MNIST CNN training step, batch 128, Adam: ${t.msPerStep.toFixed(1)} ms/step, ` +

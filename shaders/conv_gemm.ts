@@ -30,8 +30,6 @@ export const CONV_WG = 64;
 
 export interface ConvGemmVariant {
   transposed: boolean;
-  /** CIN % 4 == 0: input rows read as vec4 along the channels. */
-  vecIn: boolean;
   /** COUT % 4 == 0: outputs stored as vec4. */
   vecOut: boolean;
   /** Output columns per invocation (the packed chunk width), a multiple of 4. */
@@ -66,30 +64,21 @@ function gather(v: ConvGemmVariant, i: number): string {
 
 /** WGSL: the khw loop over uniform block `blk`. */
 function blockLoop(v: ConvGemmVariant, blk: number): string {
-  const L = v.vecIn ? 4 : 1, cols = v.oc / 4;
+  const cols = v.oc / 4;
   const inner: string[] = [];
-  for (const i of range(v.tm)) {
-    inner.push(
-      v.vecIn
-        ? `let x_${i} = select(vec4<f32>(0.0), src[(base_${i} + c) / 4u], ok_${i});`
-        : `let x_${i} = select(0.0, src[base_${i} + c], ok_${i});`,
-    );
-  }
-  for (const kk of range(L)) {
-    for (const j of range(cols)) {
-      inner.push(`let w_${kk}_${j} = w${blk}[wRow + ${kk * cols + j}u];`);
-      for (const i of range(v.tm)) {
-        const xs = v.vecIn ? `x_${i}[${kk}]` : `x_${i}`;
-        inner.push(`acc_${i}_${j} = fma(vec4<f32>(${xs}), w_${kk}_${j}, acc_${i}_${j});`);
-      }
-    }
+  // NOTE: scalar loads: on llvmpipe a load costs the same per float as part of a vec4,
+  // and a channel at a time keeps the unrolled body (and the compile time) 4x smaller.
+  for (const i of range(v.tm)) inner.push(`let x_${i} = select(0.0, src[base_${i} + c], ok_${i});`);
+  for (const j of range(cols)) {
+    inner.push(`let w_${j} = w${blk}[wRow + ${j}u];`);
+    for (const i of range(v.tm)) inner.push(`acc_${i}_${j} = fma(vec4<f32>(x_${i}), w_${j}, acc_${i}_${j});`);
   }
   return `
   for (var khw = ${blk}u * params.KB; khw < min(${blk + 1}u * params.KB, params.KH * params.KW); khw++) {
     let kh = khw / params.KW;
     let kw = khw % params.KW;
     ${range(v.tm).map((i) => gather(v, i)).join("")}
-    for (var c = 0u; c < params.CIN; c += ${L}u) {
+    for (var c = 0u; c < params.CIN; c++) {
       let wRow = ((khw - ${blk}u * params.KB) * params.CIN + c) * ${cols}u;
       ${inner.join("\n      ")}
     }
@@ -120,7 +109,7 @@ export const convGemmKernel: Kernel<ConvGemmVariant> = {
     ["alpha", "f32"],
   ],
   bindings: (v) => [
-    { name: "src", type: v.vecIn ? "vec4<f32>" : "f32", access: "read" },
+    { name: "src", type: "f32", access: "read" },
     ...range(v.ubos).map((b) => ({ name: `w${b}`, type: "vec4<f32>", access: "uniform", length: BLOCK_VEC4 }) as const),
     ...(v.bias ? [{ name: "bias", type: "f32", access: "read" } as const] : []),
     { name: "out", type: v.vecOut ? "vec4<f32>" : "f32", access: "read_write" },

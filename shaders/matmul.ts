@@ -11,12 +11,12 @@
  * the edge read a clamped (valid) index and are never stored, and the K loop
  * runs exactly K times, so there is no padding to zero.
  *
- * NOTE: transposes, bias and activation are uniforms, not variants: one
- * pipeline per tiling serves every call. On llvmpipe a pipeline costs
- * seconds of LLVM time, and loads are ~30x dearer than FMAs whatever their
- * shape, so per-variant specialisation (vec4 loads, fixed strides) buys
- * nothing there (see bench/gemm_variants.md). Without a bias the op binds
- * `a` again in its place and sets `hasBias` to 0.
+ * NOTE: transposes and bias are uniforms (operand strides, `hasBias`), not
+ * variants: a variant is only a tiling and an activation. On llvmpipe each
+ * pipeline costs seconds of LLVM time, and a storage load is ~30 cycles per
+ * invocation and component whatever its width or stride, so vec4 loads and
+ * fixed strides bought nothing there (bench/gemm_variants.md). Without a
+ * bias the op binds `a` again in its place and sets `hasBias` to 0.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { UNARY } from "./elementwise.ts";
@@ -24,19 +24,9 @@ import { UNARY } from "./elementwise.ts";
 /** Activations the GEMM epilogue can apply (their derivatives need only y; see ops/matmul.ts). */
 export type FusedActivation = "linear" | "relu" | "sigmoid" | "tanh" | "elu" | "leakyRelu" | "step";
 
-/** The epilogue's activation codes: `params.activation` is the index into this list. */
-export const FUSED_ACTIVATIONS: readonly FusedActivation[] = [
-  "linear",
-  "relu",
-  "sigmoid",
-  "tanh",
-  "elu",
-  "leakyRelu",
-  "step",
-];
-
-/** A tiling: the only thing a GEMM pipeline is specialised on. */
+/** A GEMM pipeline: its tiling and its epilogue's activation. */
 export interface MatMulVariant {
+  activation: FusedActivation;
   /** Rows and columns of C per invocation (TN a multiple of 4). */
   tm: number;
   tn: number;
@@ -46,21 +36,6 @@ export interface MatMulVariant {
 }
 
 const range = (n: number) => [...Array(n).keys()];
-
-/** WGSL of `activate(x)`: a switch on `params.activation` over FUSED_ACTIVATIONS. */
-function activateFn(): string {
-  const cases = FUSED_ACTIVATIONS.slice(1).map((act, i) =>
-    `    case ${i + 1}u: { return ${UNARY[act as Exclude<FusedActivation, "linear">].forward}; }`
-  );
-  return `
-fn activate(x: f32) -> f32 {
-  let alpha = params.alpha;
-  switch params.activation {
-${cases.join("\n")}
-    default: { return x; }
-  }
-}`;
-}
 
 /** The K loop: loads a_i = op(A)[row_i, k], b_j = op(B)[k, col_j], then acc_i_c += a_i · b_(4c..4c+3). */
 function kLoop({ tm, tn }: MatMulVariant): string {
@@ -79,6 +54,28 @@ function kLoop({ tm, tn }: MatMulVariant): string {
   return lines.map((l) => "    " + l).join("\n");
 }
 
+/** The epilogue: C[row_i, col_j] = act(acc + bias[col_j]) for the rows and columns inside C. */
+function epilogue({ tm, tn }: MatMulVariant): string {
+  const lines = [
+    ...range(tn / 4).map((c) => `var bias_${c} = vec4<f32>(0.0);`),
+    "if (params.hasBias != 0u) {",
+    ...range(tn / 4).map((c) =>
+      `  bias_${c} = vec4<f32>(${range(4).map((e) => `bias[min(col + ${4 * c + e}u, params.N - 1u)]`).join(", ")});`
+    ),
+    "}",
+    "let cOffset = (batch * params.M + row) * params.N + col;",
+    ...range(tm).flatMap((i) => [
+      `if (row + ${i}u < params.M) {`,
+      ...range(tn).map((j) => {
+        const v = `acc_${i}_${j >> 2}[${j & 3}] + bias_${j >> 2}[${j & 3}]`;
+        return `  if (col + ${j}u < params.N) { c[cOffset + ${i}u * params.N + ${j}u] = activate(${v}); }`;
+      }),
+      "}",
+    ]),
+  ];
+  return lines.map((l) => "  " + l).join("\n");
+}
+
 export const matMulKernel: Kernel<MatMulVariant> = {
   name: "matmul",
   uniforms: [
@@ -93,7 +90,6 @@ export const matMulKernel: Kernel<MatMulVariant> = {
     ["bKStride", "u32"],
     ["bColStride", "u32"],
     ["hasBias", "u32"],
-    ["activation", "u32"],
     ["alpha", "f32"],
   ],
   bindings: () => [
@@ -102,12 +98,17 @@ export const matMulKernel: Kernel<MatMulVariant> = {
     { name: "bias", type: "f32", access: "read" },
     { name: "c", type: "f32", access: "read_write" },
   ],
-  key: ({ tm, tn, wgx, wgy }) => `${tm}x${tn}/${wgx}x${wgy}`,
+  key: ({ activation, tm, tn, wgx, wgy }) => `${activation}/${tm}x${tn}/${wgx}x${wgy}`,
   source: (v) => {
     const { tm, tn } = v;
+    const act = v.activation === "linear" ? "x" : UNARY[v.activation].forward;
     const decl = (f: (i: number) => string, n: number) => range(n).map((i) => "  " + f(i)).join("\n");
     return `
-${activateFn()}
+fn activate(x: f32) -> f32 {
+  let alpha = params.alpha;
+  _ = alpha;
+  return ${act};
+}
 
 @compute @workgroup_size(${v.wgx}, ${v.wgy})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -124,27 +125,7 @@ ${decl((i) => range(tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).jo
   for (var k = 0u; k < params.K; k++) {
 ${kLoop(v)}
   }
-  // Epilogue as loops over a private copy of the block: unrolled, its
-  // TM·TN guarded stores and activations cost more compile time than the K loop.
-  var tile: array<f32, ${tm * tn}>;
-${
-      range(tm).flatMap((i) =>
-        range(tn / 4).map((c) =>
-          `  tile[${i * tn + 4 * c}] = acc_${i}_${c}.x; tile[${i * tn + 4 * c + 1}] = acc_${i}_${c}.y; ` +
-          `tile[${i * tn + 4 * c + 2}] = acc_${i}_${c}.z; tile[${i * tn + 4 * c + 3}] = acc_${i}_${c}.w;`
-        )
-      ).join("\n")
-    }
-  let rows = min(${tm}u, params.M - row);
-  let cols = min(${tn}u, params.N - col);
-  let cOffset = (batch * params.M + row) * params.N + col;
-  for (var j = 0u; j < cols; j++) {
-    var bj = 0.0;
-    if (params.hasBias != 0u) { bj = bias[col + j]; }
-    for (var i = 0u; i < rows; i++) {
-      c[cOffset + i * params.N + j] = activate(tile[i * ${tn}u + j] + bj);
-    }
-  }
+${epilogue(v)}
 }`;
   },
 };

@@ -91,7 +91,6 @@ export function implicitGemm(
   const packed = packFilter(filter, p, transposed);
   const variant: ConvGemmVariant = {
     transposed,
-    vecIn: CIN % 4 === 0,
     vecOut: COUT % 4 === 0,
     oc: p.oc,
     tm: p.tm,

@@ -2,12 +2,7 @@
  * matMul and the fused dense kernel: C = act(op(A)·op(B) + bias) in one
  * dispatch. Rank 2, or rank 3 with a batch (a batch of 1 broadcasts).
  */
-import {
-  FUSED_ACTIVATIONS,
-  type FusedActivation,
-  matMulKernel,
-  type MatMulVariant,
-} from "../../shaders/matmul.ts";
+import { type FusedActivation, matMulKernel, type MatMulVariant } from "../../shaders/matmul.ts";
 import { unaryGradKernel } from "../../shaders/elementwise.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { record } from "../autograd/tape.ts";
@@ -26,7 +21,7 @@ import { sumTo } from "./reduce.ts";
  * Workgroups are one 8-wide SIMD row (llvmpipe runs x in steps of 8 lanes).
  * On a real GPU, a conventional 4x4 per thread in 16x16 workgroups.
  */
-function tiling(): MatMulVariant {
+function tiling(): Omit<MatMulVariant, "activation"> {
   return runtime().ctx.isFallbackAdapter
     ? { tm: 16, tn: 16, wgx: 8, wgy: 1 }
     : { tm: 4, tn: 4, wgx: 16, wgy: 16 };
@@ -69,7 +64,7 @@ export function fusedMatMul(config: FusedMatMulConfig): Tensor {
   const { batch, M, N, K, outShape } = dims;
   const c = empty(outShape);
   if (c.size > 0) {
-    const variant = tiling();
+    const variant: MatMulVariant = { activation, ...tiling() };
     // NOTE: without a bias, `a` fills the bias binding (never read: hasBias = 0),
     // so one pipeline serves both; two read-only bindings of a buffer are legal.
     const buffers = [a.buffer, b.buffer, (bias ?? a).buffer, c.buffer];
@@ -84,7 +79,6 @@ export function fusedMatMul(config: FusedMatMulConfig): Tensor {
       bKStride: transposeB ? 1 : N,
       bColStride: transposeB ? K : 1,
       hasBias: bias ? 1 : 0,
-      activation: FUSED_ACTIVATIONS.indexOf(activation),
       alpha,
     }, [
       Math.ceil(M / (variant.tm * variant.wgx)),

@@ -15,17 +15,25 @@ import { keep, type Tensor, type Variable, variableByName } from "../tensor.ts";
 
 /** A tensor with a name, as tfjs's `NamedTensor`. */
 export interface NamedTensor {
+  /** E.g. a variable name, or `<variable>/<slot>` for optimizer state. */
   name: string;
+  /** The value. */
   tensor: Tensor;
 }
 
 /** Hyperparameters of one optimizer; unused ones are ignored by its kernel. */
 export interface OptimizerConfig {
+  /** Step size. */
   learningRate: number;
+  /** Adam's β₁; RMSprop's decay ρ. */
   beta1?: number;
+  /** Adam's β₂. */
   beta2?: number;
+  /** Added to denominators against division by zero (Keras: 1e-7). */
   epsilon?: number;
+  /** Momentum of SGD-with-momentum and RMSprop. */
   momentum?: number;
+  /** Nesterov momentum for SGD. */
   nesterov?: boolean;
   /** Initial value of Adagrad's accumulator. */
   initialAccumulatorValue?: number;

@@ -88,6 +88,7 @@ export {
   tanh,
 } from "./src/ops/elementwise.ts";
 export { fusedMatMul, type FusedMatMulConfig, matMul } from "./src/ops/matmul.ts";
+export type { FusedActivation } from "./shaders/matmul.ts";
 export { argMax, argMin, max, mean, min, sum } from "./src/ops/reduce.ts";
 export { logSoftmax, softmax } from "./src/ops/softmax.ts";
 export { cast, oneHot, reshape, transpose } from "./src/ops/transform.ts";
@@ -107,7 +108,14 @@ export type { ProgressWriter } from "./src/models/progress.ts";
 export type { LossFn, LossIdentifier } from "./src/models/losses.ts";
 export type { MetricFn, MetricIdentifier } from "./src/models/metrics.ts";
 export type { OptimizerIdentifier, OptimizerJSON } from "./src/models/optimizers.ts";
-export type { CallArgs, Layer, LayerArgs, LayerConfig, LayerWeight, SymbolicShape } from "./src/layers/layer.ts";
+export type {
+  CallArgs,
+  Layer,
+  LayerArgs,
+  LayerConfig,
+  LayerWeight,
+  SymbolicShape,
+} from "./src/layers/layer.ts";
 export type { Callback, CustomCallbackArgs, History, Logs, TrainingParams } from "./src/models/callbacks.ts";
 export type { Initializer, InitializerConfig, InitializerIdentifier } from "./src/initializers.ts";
 export type { NamedTensor, Optimizer, OptimizerConfig } from "./src/optimizers/optimizer.ts";

@@ -31,6 +31,13 @@ export const WINDOW_UNIFORMS = [
   ["padL", "u32"],
 ] as const;
 
+/**
+ * Floats in one uniform window (64 KiB, WebGPU's default maxUniformBufferBindingSize).
+ * The conv and pool kernels read big operands through such windows where they can:
+ * on llvmpipe a uniform load costs ~1/14 of a storage load (bench/conv_variants.md).
+ */
+export const WINDOW_FLOATS = 16384;
+
 /** `vec`: each invocation handles 4 consecutive channels (requires C % 4 == 0). */
 export interface ConvVariant {
   vec: boolean;

@@ -1,22 +1,27 @@
 /**
- * GEMM: C[b] = op(A[b]) · op(B[b]) (+ bias, then activation), op = optional transpose.
+ * GEMM: C[b] = act(op(A[b]) · op(B[b]) + bias), op = optional transpose.
  * Layouts (row-major): A [M,K], or [K,M] when transposeA; B [K,N], or [N,K]
- * when transposeB; C [M,N]; bias [N]; batch b = gid.z, batch strides in
- * uniforms (0 = broadcast). M, N = rows and columns of C, K = the inner dimension.
+ * when transposeB; C [M,N]; bias [N]; an optional batch b, with batch strides
+ * (0 = broadcast). M, N = rows and columns of C, K = the inner dimension.
+ * Two implementations, chosen in ops/matmul.ts: the storage kernel below, and
+ * the uniform-window one further down (packKernel + windowedMatMulKernel).
  *
- * One invocation computes a TM x TN block of C in registers, stepping K by 1:
- * per k it loads TM values of op(A) and TN of op(B) and does TM·TN FMAs. A
- * workgroup is WGX x WGY invocations; x walks row blocks, y column blocks.
- * No workgroup memory, no barriers. Any M, N, K work: rows and columns past
- * the edge read a clamped (valid) index and are never stored, and the K loop
- * runs exactly K times, so there is no padding to zero.
+ * Storage kernel: one invocation computes a TM x TN block of C in registers,
+ * stepping K by 1: per k it loads TM values of op(A) and TN of op(B) and does
+ * TM·TN FMAs. A workgroup is WGX x WGY invocations; x walks row blocks, y
+ * column blocks, z the batch. No workgroup memory, no barriers. Any M, N, K
+ * work: rows and columns past the edge read a clamped (valid) index and are
+ * never stored, and the K loop runs exactly K times, so there is no padding to
+ * zero. Both kernels sum in the same order (k ascending, one fma per k).
  *
- * NOTE: transposes and bias are uniforms (operand strides, `hasBias`), not
- * variants: a variant is only a tiling and an activation. On llvmpipe each
- * pipeline costs seconds of LLVM time, and a storage load is ~30 cycles per
- * invocation and component whatever its width or stride, so vec4 loads and
- * fixed strides bought nothing there (bench/gemm_variants.md). Without a
- * bias the op binds `a` again in its place and sets `hasBias` to 0.
+ * NOTE: on llvmpipe (Mesa 22.3) a storage-buffer load costs ~30 cycles per
+ * invocation and 32-bit component, against ~0.1 for an FMA, whatever the load's
+ * width or stride: throughput is TM·TN/(TM+TN) FMAs per load, so the block is
+ * as large as LLVM compiles in reasonable time. Hence also: transposes and
+ * bias are uniforms (operand strides, `hasBias`), not variants; a variant is a
+ * tiling and an activation, since each pipeline costs seconds of LLVM time.
+ * Without a bias the op binds `a` again in its place. Measurements:
+ * bench/gemm_variants.md.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { UNARY } from "./elementwise.ts";
@@ -24,10 +29,17 @@ import { UNARY } from "./elementwise.ts";
 /** Activations the GEMM epilogue can apply (their derivatives need only y; see ops/matmul.ts). */
 export type FusedActivation = "linear" | "relu" | "sigmoid" | "tanh" | "elu" | "leakyRelu" | "step";
 
+/**
+ * Which GEMM ops/matmul.ts runs: "auto" picks per adapter and shape (see
+ * useWindowed there); "storage" / "windowed" force one, for tests and benches.
+ * It lives here, not in ops/matmul.ts, whose exports are exactly its ops.
+ */
+export const gemmConfig: { path: "auto" | "storage" | "windowed" } = { path: "auto" };
+
 /** A GEMM pipeline: its tiling and its epilogue's activation. */
 export interface MatMulVariant {
   activation: FusedActivation;
-  /** Rows and columns of C per invocation (TN a multiple of 4). */
+  /** Rows and columns of C per invocation (both multiples of 4). */
   tm: number;
   tn: number;
   /** Invocations per workgroup along the row blocks (x) and column blocks (y). */
@@ -37,11 +49,23 @@ export interface MatMulVariant {
 
 const range = (n: number) => [...Array(n).keys()];
 
-/** The K loop: loads a_i = op(A)[row_i, k], b_j = op(B)[k, col_j], then acc_i_c += a_i · b_(4c..4c+3). */
+/**
+ * The K loop body: a_i = op(A)[row_i, k], b_j = op(B)[k, col_j], then
+ * acc_i_c += a_i · b_(4c..4c+3). Loads go in groups of 4 rows / columns, each
+ * skipped when its first index is past the edge: a masked-off load is ~10x
+ * cheaper on llvmpipe, which pays off when N (or M) is small, e.g. N = 10.
+ */
 function kLoop({ tm, tn }: MatMulVariant): string {
+  const group = (n: number, f: (i: number) => string) => range(4).map((e) => f(4 * n + e)).join(" ");
   const lines = [
-    ...range(tm).map((i) => `let a_${i} = a[ka + ra_${i}];`),
-    ...range(tn).map((j) => `let b_${j} = b[kb + cb_${j}];`),
+    ...range(tm).map((i) => `var a_${i}: f32;`),
+    ...range(tn).map((j) => `var b_${j}: f32;`),
+    ...range(tm / 4).map((g) =>
+      `if (row + ${4 * g}u < params.M) { ${group(g, (i) => `a_${i} = a[ka + ra_${i}];`)} }`
+    ),
+    ...range(tn / 4).map((g) =>
+      `if (col + ${4 * g}u < params.N) { ${group(g, (j) => `b_${j} = b[kb + cb_${j}];`)} }`
+    ),
     ...range(tm).flatMap((i) =>
       range(tn / 4).map((c) => {
         const bv = range(4).map((e) => `b_${4 * c + e}`).join(", ");
@@ -60,7 +84,9 @@ function epilogue({ tm, tn }: MatMulVariant): string {
     ...range(tn / 4).map((c) => `var bias_${c} = vec4<f32>(0.0);`),
     "if (params.hasBias != 0u) {",
     ...range(tn / 4).map((c) =>
-      `  bias_${c} = vec4<f32>(${range(4).map((e) => `bias[min(col + ${4 * c + e}u, params.N - 1u)]`).join(", ")});`
+      `  bias_${c} = vec4<f32>(${
+        range(4).map((e) => `bias[min(col + ${4 * c + e}u, params.N - 1u)]`).join(", ")
+      });`
     ),
     "}",
     "let cOffset = (batch * params.M + row) * params.N + col;",
@@ -126,6 +152,170 @@ ${decl((i) => range(tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).jo
 ${kLoop(v)}
   }
 ${epilogue(v)}
+}`;
+  },
+};
+
+/**
+ * Uniform-window GEMM (llvmpipe): a uniform load is ~14x cheaper there than a
+ * storage load, so op(A) and op(B) are first packed (packKernel) into bands
+ * of BAND rows (columns), k-major: P[batch][band][k][r] = op(X)[band·BAND + r, k]
+ * (op(B) as the rows of its transpose). A 64 KiB uniform window of a band holds WINDOW_K
+ * consecutive k's, and one dispatch of windowedMatMulKernel binds `windows`
+ * consecutive windows of one A band and one B band: a BAND x BAND block of
+ * C over up to windows·WINDOW_K k's (more k's: more dispatches, accumulating in C).
+ */
+export const BAND = 64;
+/** vec4s in one 64 KiB uniform window (WebGPU's default maxUniformBufferBindingSize). */
+export const WINDOW_VEC4 = 4096;
+/** k's of one band per window. */
+export const WINDOW_K = (4 * WINDOW_VEC4) / BAND;
+
+/**
+ * p[batch][band][k][r] = op(X)[batch][band·BAND + r, k] for rows in [row0,
+ * rowEnd) and k's in [k0, kEnd) (rows past the edge are left as they are:
+ * they only feed rows / columns of C that are never stored). One invocation
+ * per element, k along x, rows along y, batch along z: no integer division
+ * by a uniform (a scalar loop of 8 on llvmpipe). `window`: x is a 64 KiB
+ * uniform window starting at float x0 of the tensor (a uniform gather costs
+ * ~1/10 of a storage load there), else the whole tensor in storage.
+ */
+export const packKernel: Kernel<{ window: boolean }> = {
+  name: "matmul_pack",
+  uniforms: [
+    ["K", "u32"],
+    ["k0", "u32"],
+    ["kEnd", "u32"],
+    ["row0", "u32"],
+    ["rowEnd", "u32"],
+    ["batch0", "u32"],
+    // op(X)[row, k] = x[batch·batchStride + row·rowStride + k·kStride - x0]
+    ["rowStride", "u32"],
+    ["kStride", "u32"],
+    ["batchStride", "u32"],
+    ["x0", "u32"],
+    // floats of one batch in p: bands·K·BAND
+    ["batchFloats", "u32"],
+  ],
+  bindings: ({ window }) => [
+    window
+      ? { name: "x", type: "vec4<f32>", access: "uniform", length: WINDOW_VEC4 }
+      : { name: "x", type: "f32", access: "read" },
+    { name: "p", type: "f32", access: "read_write" },
+  ],
+  key: ({ window }) => (window ? "window" : "storage"),
+  source: ({ window }) => `
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let k = params.k0 + gid.x;
+  let row = params.row0 + gid.y;
+  let batch = params.batch0 + gid.z;
+  if (k >= params.kEnd || row >= params.rowEnd) { return; }
+  let s = batch * params.batchStride + row * params.rowStride + k * params.kStride - params.x0;
+  p[batch * params.batchFloats + ((row / ${BAND}u) * params.K + k) * ${BAND}u + row % ${BAND}u] = ${
+    window ? "x[s / 4u][s % 4u]" : "x[s]"
+  };
+}`,
+};
+
+/** The windowed GEMM's pipeline: tile per invocation, windows per operand, activation. */
+export interface WindowedMatMulVariant {
+  activation: FusedActivation;
+  /** Rows and columns of C per invocation: BAND / tm = 8 lanes (one workgroup) along x, BAND / tn workgroups along y. */
+  tm: number;
+  tn: number;
+  windows: number;
+}
+
+/**
+ * One BAND x BAND block of C[M,N] at (r0, c0), over the kLen k's of the bound
+ * windows: acc = Σ_k A·B; v = acc (+ C when `accumulate`); when `finalize`,
+ * v = act(v + bias). A is read per lane (rows differ: a gather), B per
+ * workgroup (all lanes read the same address: a scalar load and a broadcast).
+ */
+export const windowedMatMulKernel: Kernel<WindowedMatMulVariant> = {
+  name: "matmul_windowed",
+  uniforms: [
+    ["M", "u32"],
+    ["N", "u32"],
+    ["kLen", "u32"],
+    ["r0", "u32"],
+    ["c0", "u32"],
+    ["cOffset", "u32"],
+    ["accumulate", "u32"],
+    ["finalize", "u32"],
+    ["hasBias", "u32"],
+    ["alpha", "f32"],
+  ],
+  bindings: (v) => [
+    ...["a", "b"].flatMap((x) =>
+      range(v.windows).map((w) => ({
+        name: `${x}${w}`,
+        type: "vec4<f32>",
+        access: "uniform" as const,
+        length: WINDOW_VEC4,
+      }))
+    ),
+    { name: "bias", type: "f32", access: "read" },
+    { name: "c", type: "f32", access: "read_write" },
+  ],
+  key: ({ activation, tm, tn, windows }) => `${activation}/${tm}x${tn}/${windows}`,
+  source: (v) => {
+    const { tm, tn } = v;
+    const act = v.activation === "linear" ? "x" : UNARY[v.activation].forward;
+    const kLoops = range(v.windows).map((w) => {
+      const body = [
+        ...range(tm / 4).map((g) => `let a_${g} = a${w}[k * ${BAND / 4}u + lane * ${tm / 4}u + ${g}u];`),
+        ...range(tn / 4).map((c) => `let b_${c} = b${w}[k * ${BAND / 4}u + wid.y * ${tn / 4}u + ${c}u];`),
+        ...range(tm).flatMap((i) =>
+          range(tn / 4).map((c) =>
+            `acc_${i}_${c} = fma(vec4<f32>(a_${i >> 2}[${i & 3}]), b_${c}, acc_${i}_${c});`
+          )
+        ),
+      ];
+      return `
+  for (var k = 0u; k < min(${WINDOW_K}u, params.kLen - min(params.kLen, ${w * WINDOW_K}u)); k++) {
+    ${body.join("\n    ")}
+  }`;
+    });
+    const epilogue = range(tm).flatMap((i) =>
+      range(tn).map((j) => {
+        const at = `cOffset + ${i}u * params.N + ${j}u`;
+        return `if (row + ${i}u < params.M && col + ${j}u < params.N) {
+    var v = acc_${i}_${j >> 2}[${j & 3}];
+    if (params.accumulate != 0u) { v += c[${at}]; }
+    if (params.finalize != 0u) { v = activate(v + bias_${j >> 2}[${j & 3}]); }
+    c[${at}] = v;
+  }`;
+      })
+    );
+    return `
+fn activate(x: f32) -> f32 {
+  let alpha = params.alpha;
+  _ = alpha;
+  return ${act};
+}
+
+@compute @workgroup_size(8, 1)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let lane = wid.x * 8u + lid.x;
+  let row = params.r0 + lane * ${tm}u;
+  let col = params.c0 + wid.y * ${tn}u;
+  if (row >= params.M || col >= params.N) { return; }
+${range(tm).map((i) => range(tn / 4).map((c) => `  var acc_${i}_${c} = vec4<f32>(0.0);`).join("")).join("\n")}
+${kLoops.join("")}
+${range(tn / 4).map((c) => `  var bias_${c} = vec4<f32>(0.0);`).join("\n")}
+  if (params.finalize != 0u && params.hasBias != 0u) {
+${
+      range(tn / 4).map((c) =>
+        `    bias_${c} = vec4<f32>(${
+          range(4).map((e) => `bias[min(col + ${4 * c + e}u, params.N - 1u)]`).join(", ")
+        });`
+      ).join("\n")
+    }
+  }
+  let cOffset = row * params.N + col + params.cOffset;
+  ${epilogue.join("\n  ")}
 }`;
   },
 };

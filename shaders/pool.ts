@@ -6,7 +6,10 @@
  *
  * One invocation per output element (forward) or per input element (backward,
  * a gather over the windows that contain it: no atomics), 4 channels at a
- * time (`vec`) when C % 4 == 0.
+ * time (`vec`) when C % 4 == 0. `band`: the tensor the kernel gathers from
+ * (x forward; dy and arg backward) is read through one 64 KiB uniform window
+ * holding whole images n0.., and the dispatch covers those images only: on
+ * llvmpipe a uniform load costs ~1/14 of a storage load (bench/conv_variants.md).
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { LINEAR_INDEX, WG_1D } from "./_wgsl.ts";
@@ -18,113 +21,145 @@ export interface PoolVariant {
   vec: boolean;
   /** max only: also write each output's arg-max (h·W + w within its image) for the backward pass. */
   withArg?: boolean;
+  band: boolean;
 }
+
+/** vec4s in a uniform window. */
+const WINDOW_VEC4 = 4096;
 
 const f = (vec: boolean) => (vec ? "vec4<f32>" : "f32");
 const i = (vec: boolean) => (vec ? "vec4<i32>" : "i32");
 
-/** WGSL: split `idx` (in units of L channels) of a [N, A, B, C] tensor into n, a, b and cl. */
-const split = (a: string, A: string, b: string, B: string) => `
-  let cl = idx % (params.C / L);
-  let rest = idx / (params.C / L);
-  let ${b} = rest % params.${B};
-  let ${a} = (rest / params.${B}) % params.${A};
-  let n = rest / (params.${B} * params.${A});`;
+/** A binding of the gathered-from tensor: storage, or a uniform window of vec4s. */
+const source = (name: string, type: "f32" | "i32", v: PoolVariant) =>
+  v.band
+    ? { name, type: `vec4<${type}>`, access: "uniform", length: WINDOW_VEC4 } as const
+    : { name, type: v.vec ? `vec4<${type}>` : type, access: "read" } as const;
 
-/** y = max or mean over each window; optionally the arg-max. */
+/** WGSL: element `e` (in units of L channels) of a gathered-from tensor. */
+const read = (name: string, e: string, v: PoolVariant) =>
+  !v.band || v.vec ? `${name}[${e}]` : `${name}[(${e}) / 4u][(${e}) % 4u]`;
+
+/**
+ * WGSL: split `idx` (a row × channel group of a [N, A, B, C] tensor, L channels per group)
+ * into n, a and cl; m = n - n0. One invocation walks a whole row: the integer divisions
+ * (slow on llvmpipe: scalar, ~25 cycles per lane) happen once per row, not per element.
+ */
+const split = (a: string, A: string) => `
+  let cl = idx % (params.C / L);
+  let row = idx / (params.C / L);
+  let ${a} = row % params.${A};
+  let n = row / params.${A};
+  let m = n - params.n0; // image within the uniform window (band)`;
+
+const UNIFORMS = [["first", "u32"], ["total", "u32"], ["n0", "u32"], ...WINDOW_UNIFORMS] as const;
+
+/** y = max or mean over each window; optionally the arg-max. One invocation per output row × channel group. */
 export const poolKernel: Kernel<PoolVariant> = {
   name: "pool",
-  uniforms: [["total", "u32"], ...WINDOW_UNIFORMS],
-  bindings: ({ op, vec, withArg }) => [
-    { name: "x", type: f(vec), access: "read" },
-    { name: "y", type: f(vec), access: "read_write" },
-    ...(op === "max" && withArg ? [{ name: "arg", type: i(vec), access: "read_write" } as const] : []),
+  uniforms: UNIFORMS,
+  bindings: (v) => [
+    source("x", "f32", v),
+    { name: "y", type: f(v.vec), access: "read_write" },
+    ...(v.op === "max" && v.withArg ? [{ name: "arg", type: i(v.vec), access: "read_write" } as const] : []),
   ],
-  key: ({ op, vec, withArg }) => `${op}|${vec}|${op === "max" && !!withArg}`,
-  source: ({ op, vec, withArg }) => `
+  key: (v) => `${v.op}|${v.vec}|${v.op === "max" && !!v.withArg}|${v.band}`,
+  source: (v) => `
 ${LINEAR_INDEX}
 @compute @workgroup_size(${WG_1D})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let idx = linearIndex(gid, groups);
+  let idx = params.first + linearIndex(gid, groups);
   if (idx >= params.total) { return; }
-  let L = ${vec ? 4 : 1}u;
-${split("oh", "OH", "ow", "OW")}
+  let L = ${v.vec ? 4 : 1}u;
+${split("oh", "OH")}
   let h0 = i32(oh * params.SH) - i32(params.padT);
-  let w0 = i32(ow * params.SW) - i32(params.padL);
-  var best = ${f(vec)}(0.0);
-  var bestAt = ${i(vec)}(-1);
-  var acc = ${f(vec)}(0.0);
-  var count = 0.0;
-  for (var kh = 0; kh < i32(params.KH); kh++) {
-    let h = h0 + kh;
-    if (h < 0 || h >= i32(params.H)) { continue; }
-    for (var kw = 0; kw < i32(params.KW); kw++) {
-      let w = w0 + kw;
-      if (w < 0 || w >= i32(params.W)) { continue; }
-      let v = x[((n * params.H + u32(h)) * params.W + u32(w)) * (params.C / L) + cl];
-      // NOTE: strict > in row-major window order: on ties the first position wins, and the
-      // backward pass routes the gradient to it alone. The first real input always wins
-      // over the initial state, so -inf inputs still get an arg-max.
-      let better = (v > best) | (bestAt < ${i(vec)}(0));
-      best = select(best, v, better);
-      bestAt = select(bestAt, ${i(vec)}(h * i32(params.W) + w), better);
-      acc += v;
-      count += 1.0;
+  var w0 = -i32(params.padL);
+  for (var ow = 0u; ow < params.OW; ow++) {
+    var best = ${f(v.vec)}(0.0);
+    var bestAt = ${i(v.vec)}(-1);
+    var acc = ${f(v.vec)}(0.0);
+    var count = 0.0;
+    for (var h = max(h0, 0); h < min(h0 + i32(params.KH), i32(params.H)); h++) {
+      for (var w = max(w0, 0); w < min(w0 + i32(params.KW), i32(params.W)); w++) {
+        let v = ${read("x", "((m * params.H + u32(h)) * params.W + u32(w)) * (params.C / L) + cl", v)};
+        // NOTE: strict > in row-major window order: on ties the first position wins, and the
+        // backward pass routes the gradient to it alone. The first real input always wins
+        // over the initial state, so -inf inputs still get an arg-max.
+        let better = (v > best) | (bestAt < ${i(v.vec)}(0));
+        best = select(best, v, better);
+        bestAt = select(bestAt, ${i(v.vec)}(h * i32(params.W) + w), better);
+        acc += v;
+        count += 1.0;
+      }
     }
+    _ = acc; _ = count; _ = best;
+    let o = (row * params.OW + ow) * (params.C / L) + cl;
+    ${v.op === "max" ? "y[o] = best;" : "y[o] = acc / count;"}
+    ${v.op === "max" && v.withArg ? "arg[o] = bestAt;" : ""}
+    w0 += i32(params.SW);
   }
-  _ = acc; _ = count; _ = best;
-  ${op === "max" ? "y[idx] = best;" : "y[idx] = acc / count;"}
-  ${op === "max" && withArg ? "arg[idx] = bestAt;" : ""}
 }`,
 };
 
 /**
  * dx[n, h, w, c] = Σ over the windows (oh, ow) that contain (h, w) of
  * max: dy where the window's arg-max is (h, w); avg: dy / (real inputs in that window).
+ * One invocation per input row × channel group.
  */
 export const poolGradKernel: Kernel<PoolVariant> = {
   name: "pool_grad",
-  uniforms: [["total", "u32"], ...WINDOW_UNIFORMS],
-  bindings: ({ op, vec }) => [
-    { name: "dy", type: f(vec), access: "read" },
-    ...(op === "max" ? [{ name: "arg", type: i(vec), access: "read" } as const] : []),
-    { name: "dx", type: f(vec), access: "read_write" },
+  uniforms: UNIFORMS,
+  bindings: (v) => [
+    source("dy", "f32", v),
+    ...(v.op === "max" ? [source("arg", "i32", v)] : []),
+    { name: "dx", type: f(v.vec), access: "read_write" },
   ],
-  key: ({ op, vec }) => `${op}|${vec}`,
-  source: ({ op, vec }) => `
+  key: (v) => `${v.op}|${v.vec}|${v.band}`,
+  source: (v) => `
 ${LINEAR_INDEX}
-// Output rows (or columns) whose window [o·S - pad, o·S - pad + K) contains position p.
-fn windows(p: u32, pad: u32, k: u32, s: u32, outSize: u32) -> vec2<u32> {
-  let hi = p + pad; // o·S <= p + pad
-  let lo = i32(hi) - i32(k) + 1; // o·S >= p + pad - k + 1
-  let first = select(0u, (u32(lo) + s - 1u) / s, lo > 0);
-  return vec2<u32>(first, min(hi / s + 1u, outSize)); // [first, end)
+// ⌊a / b⌋ for a possibly negative a.
+fn floorDiv(a: i32, b: u32) -> i32 {
+  return select(-((-a + i32(b) - 1) / i32(b)), a / i32(b), a >= 0);
 }
 
 @compute @workgroup_size(${WG_1D})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let idx = linearIndex(gid, groups);
+  let idx = params.first + linearIndex(gid, groups);
   if (idx >= params.total) { return; }
-  let L = ${vec ? 4 : 1}u;
-${split("h", "H", "w", "W")}
-  let rows = windows(h, params.padT, params.KH, params.SH, params.OH);
-  let cols = windows(w, params.padL, params.KW, params.SW, params.OW);
-  let here = ${i(vec)}(i32(h * params.W + w));
-  _ = here;
-  var acc = ${f(vec)}(0.0);
-  for (var oh = rows.x; oh < rows.y; oh++) {
-    for (var ow = cols.x; ow < cols.y; ow++) {
-      let o = ((n * params.OH + oh) * params.OW + ow) * (params.C / L) + cl;
+  let L = ${v.vec ? 4 : 1}u;
+${split("h", "H")}
+  // Windows containing row h: oh·SH - padT <= h < oh·SH - padT + KH.
+  let ohFirst = u32(max(floorDiv(i32(h + params.padT) - i32(params.KH), params.SH) + 1, 0));
+  let ohEnd = min((h + params.padT) / params.SH + 1u, params.OH);
+  // The same along w, carried from column to column: owFirst = ⌊(w + padL - KW)/SW⌋ + 1, owEnd = ⌊(w + padL)/SW⌋ + 1.
+  var loQ = floorDiv(i32(params.padL) - i32(params.KW), params.SW);
+  var loR = i32(params.padL) - i32(params.KW) - loQ * i32(params.SW);
+  var hiQ = params.padL / params.SW;
+  var hiR = params.padL % params.SW;
+  for (var w = 0u; w < params.W; w++) {
+    let here = ${i(v.vec)}(i32(h * params.W + w));
+    _ = here;
+    var acc = ${f(v.vec)}(0.0);
+    for (var oh = ohFirst; oh < ohEnd; oh++) {
+      for (var ow = u32(max(loQ + 1, 0)); ow < min(hiQ + 1u, params.OW); ow++) {
+        let o = ((m * params.OH + oh) * params.OW + ow) * (params.C / L) + cl;
 ${
-    op === "max" ? "      acc += select(" + f(vec) + "(0.0), dy[o], arg[o] == here);" : `
-      let h0 = i32(oh * params.SH) - i32(params.padT);
-      let w0 = i32(ow * params.SW) - i32(params.padL);
-      let hs = min(h0 + i32(params.KH), i32(params.H)) - max(h0, 0);
-      let ws = min(w0 + i32(params.KW), i32(params.W)) - max(w0, 0);
-      acc += dy[o] / f32(hs * ws);`
+    v.op === "max"
+      ? `        acc += select(${f(v.vec)}(0.0), ${read("dy", "o", v)}, ${read("arg", "o", v)} == here);`
+      : `
+        let h0 = i32(oh * params.SH) - i32(params.padT);
+        let w0 = i32(ow * params.SW) - i32(params.padL);
+        let hs = min(h0 + i32(params.KH), i32(params.H)) - max(h0, 0);
+        let ws = min(w0 + i32(params.KW), i32(params.W)) - max(w0, 0);
+        acc += ${read("dy", "o", v)} / f32(hs * ws);`
   }
+      }
     }
+    dx[(row * params.W + w) * (params.C / L) + cl] = acc;
+    loR++;
+    if (loR == i32(params.SW)) { loR = 0; loQ++; }
+    hiR++;
+    if (hiR == params.SW) { hiR = 0u; hiQ++; }
   }
-  dx[idx] = acc;
 }`,
 };

@@ -41,7 +41,10 @@ export interface ModelFitArgs {
   validationBatchSize?: number;
   /** Shuffle the training examples before each epoch (default true). */
   shuffle?: boolean;
-  /** Seeds the shuffling, so that a run can be reproduced. */
+  /**
+   * Seeds the shuffling, so that a run can be reproduced. Epoch e's order depends only on
+   * (seed, e): a run resumed with `initialEpoch` replays the orders of an uninterrupted one.
+   */
   seed?: number;
   /** The epoch to start at, to resume a run (default 0). */
   initialEpoch?: number;
@@ -136,6 +139,18 @@ function accumulate(sums: Tensor, values: Tensor, slot: number, batch: number): 
     slot,
     scale: batch / values.size,
   }, [1]);
+}
+
+/**
+ * The shuffle seed of one epoch: a hash of (seed, epoch). Not `seed + epoch`: mulberry32 streams
+ * from nearby seeds overlap, shifted (its state advances by a constant per draw).
+ */
+export function epochSeed(seed: number, epoch: number): number {
+  let h = (Math.trunc(seed) >>> 0) ^ Math.imul(epoch + 1, 0x9e3779b9);
+  // murmur3's 32-bit finalizer: every input bit affects every output bit.
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Labels as the plan wants them: int32 or float32, shaped [B, ...labelRow]. */
@@ -282,8 +297,10 @@ async function fitLoop(model: Sequential, x: ModelData, y: ModelData, args: Mode
   const zeros = new Float32Array(chunk * 2 * k);
   const trainX = new Batcher(xs), trainY = new Batcher(ys);
   const valX = val ? new Batcher(val[0]) : null, valY = val ? new Batcher(val[1]) : null;
-  const random = new Random(args.seed);
-  const order = Int32Array.from({ length: xs.n }, (_, i) => i);
+  // Epoch e's order is a pure function of (seed, e), not of the epochs before it, so a run
+  // resumed with initialEpoch = e sees the orders an uninterrupted run would have seen.
+  const seed = args.seed ?? Math.floor(Math.random() * 2 ** 32);
+  const order = new Int32Array(xs.n);
   const variables = model.trainableWeights;
   const optimizer = model.optimizer!;
   const logsOf = (values: Float32Array, base: number, count: number, prefix = ""): Logs =>
@@ -308,7 +325,9 @@ async function fitLoop(model: Sequential, x: ModelData, y: ModelData, args: Mode
     valY?.reserve(valBatchSize);
     await emit("onTrainBegin");
     for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+      for (let i = 0; i < order.length; i++) order[i] = i;
       if (args.shuffle ?? true) {
+        const random = new Random(epochSeed(seed, epoch));
         for (let i = order.length - 1; i > 0; i--) {
           const j = random.int(i + 1);
           [order[i], order[j]] = [order[j], order[i]];

@@ -10,22 +10,39 @@
 import { col2imKernel, im2colKernel, padRowsKernel } from "../../shaders/conv.ts";
 import {
   BLOCK_VEC4,
-  CONV_WG,
   convGemmKernel,
   type ConvGemmVariant,
+  convWorkgroup,
   packFilterKernel,
 } from "../../shaders/conv_gemm.ts";
+import { activationGradKernel, FILTER_GRAD_WG, filterGradKernel } from "../../shaders/conv_grad.ts";
 import type { FusedActivation } from "../../shaders/matmul.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { runtime } from "../gpu/runtime.ts";
 import type { Shape } from "../shape.ts";
 import { empty, type Tensor } from "../tensor.ts";
+import {
+  alignOf,
+  bandsPay,
+  emptyWindowed,
+  gcd,
+  imagesPerWindow,
+  WINDOW_FLOATS,
+  windowAt,
+  windowed,
+} from "./_uniform_window.ts";
 import { type Window2D, windowUniforms } from "./_window.ts";
 import { fusedMatMul, matMul } from "./matmul.ts";
 import { sum } from "./reduce.ts";
 
-/** Which algorithm conv2d uses: "auto" = implicit GEMM when the filter fits the uniform blocks. */
-export const convConfig: { algorithm: "auto" | "im2col" } = { algorithm: "auto" };
+/**
+ * Knobs for bench/ and experiments, not API. `algorithm`: "auto" = implicit GEMM
+ * when the filter fits the uniform blocks, "im2col" = always im2col + GEMM.
+ * `tm`, `tc`: tile overrides; `band: false`: never read images through uniform windows.
+ */
+export const convConfig: { algorithm: "auto" | "im2col"; tm?: number; tc?: number; band?: boolean } = {
+  algorithm: "auto",
+};
 
 /** Uniform blocks a dispatch binds at most (WebGPU guarantees 12 uniform buffers per stage). */
 const MAX_UBOS = 4;
@@ -46,25 +63,25 @@ export function gemmPlan(khw: number, cin: number, cout: number): GemmPlan | nul
   for (let oc = Math.min(64, Math.ceil(cout / 4) * 4); oc >= 4; oc -= 4) {
     const kb = Math.floor((4 * BLOCK_VEC4) / (cin * oc));
     if (kb < 1 || Math.ceil(khw / kb) > MAX_UBOS) continue;
-    // Registers: TM rows × OC columns of accumulators per invocation.
-    return { oc, chunks: Math.ceil(cout / oc), kb, ubos: Math.ceil(khw / kb), tm: oc >= 64 ? 4 : 8 };
+    // Registers: TM rows × OC columns of accumulators per invocation. NOTE: TM = 16 ran ~10%
+    // faster (CPU time) on conv2 but took 22 s to compile on llvmpipe (bench/conv_variants.md).
+    return { oc, chunks: Math.ceil(cout / oc), kb, ubos: Math.ceil(khw / kb), tm: convConfig.tm ?? 8 };
   }
   return null;
 }
 
-/** The filter packed into the plan's uniform blocks (see packFilterKernel). */
-function packFilter(filter: Tensor, p: GemmPlan, transposed: boolean): Tensor {
+/** The filter (and bias) packed into the plan's uniform blocks (see packFilterKernel). */
+function packFilter(filter: Tensor, p: GemmPlan, transposed: boolean, bias?: Tensor): Tensor {
   const [KH, KW, C, F] = filter.shape;
-  const packed = empty([p.chunks * p.ubos * 4 * BLOCK_VEC4]);
-  runtime().dispatch(packFilterKernel, { transposed }, [filter.buffer, packed.buffer], {
-    total: packed.size,
-    KHW: KH * KW,
-    C,
-    F,
-    OC: p.oc,
-    KB: p.kb,
-    ubos: p.ubos,
-  }, grid1D(packed.size));
+  const blocks = p.chunks * p.ubos;
+  const packed = empty([blocks * 4 * BLOCK_VEC4 + (bias ? p.chunks * 64 : 0)]);
+  runtime().dispatch(
+    packFilterKernel,
+    { transposed, bias: bias !== undefined },
+    [filter.buffer, ...(bias ? [bias.buffer] : []), packed.buffer],
+    { total: packed.size, KHW: KH * KW, C, F, OC: p.oc, KB: p.kb, ubos: p.ubos, blocks },
+    grid1D(packed.size),
+  );
   return packed;
 }
 
@@ -85,10 +102,19 @@ export function implicitGemm(
 ): Tensor {
   const [, , C, F] = filter.shape;
   const [CIN, COUT] = transposed ? [F, C] : [C, F];
-  const out = empty(outShape);
+  const out = emptyWindowed(outShape); // y is read through uniform windows in the backward pass
   const rows = out.size / COUT;
   if (out.size === 0) return out;
-  const packed = packFilter(filter, p, transposed);
+  const packed = packFilter(filter, p, transposed, bias);
+  const biasAt = p.chunks * p.ubos * BLOCK_BYTES;
+  // Band: whole source images per uniform window, ipw·(floats of an image) ≤ 16384 and 256-byte aligned.
+  const imageFloats = transposed ? g.OH * g.OW * F : g.H * g.W * C;
+  const ipw = convConfig.band === false ? 0 : imagesPerWindow(imageFloats);
+  const windows = ipw > 0 ? Math.ceil(g.N / ipw) : 0;
+  // Source windows per dispatch: enough rows for 4 workgroups (2 per core here), as few windows as
+  // that takes (each extra window costs a uniform load and a select per input value).
+  const perGroup = 8 * p.tm;
+  const perDispatch = Math.min(windows, 4, Math.ceil((4 * perGroup) / Math.max(1, ipw * (rows / g.N))));
   const variant: ConvGemmVariant = {
     transposed,
     vecOut: COUT % 4 === 0,
@@ -97,24 +123,160 @@ export function implicitGemm(
     ubos: p.ubos,
     bias: bias !== undefined,
     activation,
+    band: perDispatch,
   };
-  const groups = grid1D(Math.ceil(rows / (CONV_WG * p.tm)), 1);
-  for (let j = 0; j < p.chunks; j++) {
-    const blocks = Array.from({ length: p.ubos }, (_, b) => ({
-      buffer: packed.buffer,
-      offset: (j * p.ubos + b) * BLOCK_BYTES,
-      size: BLOCK_BYTES,
-    }));
-    runtime().dispatch(
-      convGemmKernel,
-      variant,
-      [src.buffer, ...blocks, ...(bias ? [bias.buffer] : []), out.buffer],
-      { rows, ...windowUniforms(g), CIN, COUT, col0: j * p.oc, KB: p.kb, alpha },
-      groups,
-    );
+  const dispatches = ipw > 0 ? Math.ceil(windows / perDispatch) : 1;
+  const source = ipw > 0 ? windowed(src, windows, ipw * imageFloats) : src;
+  const rowsPerImage = rows / g.N;
+  for (let d = 0; d < dispatches; d++) {
+    const n0 = ipw > 0 ? d * perDispatch * ipw : 0;
+    const row0 = n0 * rowsPerImage;
+    const rowEnd = ipw > 0 ? Math.min(g.N, n0 + perDispatch * ipw) * rowsPerImage : rows;
+    // windows past the last image are bound (to window 0) and never read
+    const srcBindings = ipw > 0
+      ? Array.from({ length: perDispatch }, (_, b) => {
+        const k = d * perDispatch + b;
+        return windowAt(source, (k < windows ? k : 0) * ipw * imageFloats);
+      })
+      : [source.buffer];
+    for (let j = 0; j < p.chunks; j++) {
+      const blocks = Array.from({ length: p.ubos }, (_, b) => ({
+        buffer: packed.buffer,
+        offset: (j * p.ubos + b) * BLOCK_BYTES,
+        size: BLOCK_BYTES,
+      }));
+      const biasWindow = bias ? [{ buffer: packed.buffer, offset: biasAt + j * 256, size: 256 }] : [];
+      runtime().dispatch(
+        convGemmKernel,
+        variant,
+        [...srcBindings, ...blocks, ...biasWindow, out.buffer],
+        {
+          row0,
+          rowEnd,
+          n0,
+          ipw: ipw > 0 ? ipw : g.N, // storage: every image is "in window 0"
+          ...windowUniforms(g),
+          CIN,
+          COUT,
+          col0: j * p.oc,
+          KB: p.kb,
+          alpha,
+        },
+        grid1D(Math.ceil((rowEnd - row0) / (convWorkgroup(variant) * p.tm)), 1),
+      );
+    }
   }
+  if (source !== src) source.dispose();
   packed.dispose();
   return out;
+}
+
+/**
+ * dW [KH,KW,C,F] and dbias [F] of conv2d in one implicit GEMM (shaders/conv_grad.ts),
+ * dz = act'(y)·dy fused in; null when F is not a multiple of 4 up to 64.
+ */
+export function implicitFilterGrad(
+  x: Tensor,
+  dy: Tensor,
+  y: Tensor | undefined,
+  g: Window2D,
+  shape: Shape,
+  activation: FusedActivation,
+  alpha: number,
+): { dW: Tensor; dBias: Tensor } | null {
+  const [KH, KW, C, F] = shape;
+  const M = g.N * g.OH * g.OW;
+  if (convConfig.algorithm === "im2col" || F % 4 !== 0 || F > 64 || M === 0 || C === 0) return null;
+  const fused = activation !== "linear";
+  const rowsPerImage = g.OH * g.OW, imageFloats = g.H * g.W * C;
+  // Band mode: ipw whole images per dispatch, their x in one uniform window and their dy (y)
+  // rows in another, each ≤ 16384 floats and 256-byte aligned. Else R rows of dy per window, x from storage.
+  const alignX = alignOf(imageFloats), alignD = alignOf(rowsPerImage * F);
+  const bandAlign = (alignX * alignD) / gcd(alignX, alignD);
+  const ipwMax = Math.min(WINDOW_FLOATS / imageFloats, WINDOW_FLOATS / (rowsPerImage * F));
+  const ipw = convConfig.band === false || !bandsPay() ? 0 : Math.floor(ipwMax / bandAlign) * bandAlign;
+  const band = ipw > 0;
+  const alignR = alignOf(F);
+  const R = band ? ipw * rowsPerImage : Math.floor(WINDOW_FLOATS / F / alignR) * alignR;
+  const windows = Math.ceil(M / R);
+  const dys = windowed(dy, windows, R * F);
+  const ys = fused ? windowed(y!, windows, R * F) : undefined;
+  const xs = band ? windowed(x, windows, ipw * imageFloats) : x;
+  const ubos = band ? 1 : Math.min(fused ? 4 : 8, windows);
+  const dispatches = Math.ceil(windows / ubos);
+  // An invocation: TK kernel positions × TC channels × F columns. Few channels (a first layer):
+  // all positions at once, so each dz row (and its activation derivative) is read once per row.
+  const tc = convConfig.tc ?? (C % 4 === 0 ? 4 : C % 2 === 0 ? 2 : 1);
+  const tk = C <= 2 ? Math.min(KH * KW + 1, 10) : 1;
+  const blocks = Math.ceil((KH * KW + 1) / tk) * Math.ceil(C / tc);
+  // Enough invocations for every core; a split still sums >= 16 rows of each window.
+  const perDispatch = band ? 64 : 256;
+  const S = Math.max(1, Math.min(Math.ceil(perDispatch / blocks), Math.floor(R / 16)));
+  const rowFloats = (KH * KW + 1) * C * F;
+  const partial = empty([dispatches * S * rowFloats]);
+  const invocations = blocks * S;
+  for (let d = 0; d < dispatches; d++) {
+    const bindings: GPUBufferBinding[] = [];
+    for (let b = 0; b < ubos; b++) {
+      const k = d * ubos + b < windows ? d * ubos + b : 0; // a window past M: bound, never read
+      bindings.push({ buffer: dys.buffer, offset: k * R * F * 4, size: WINDOW_FLOATS * 4 });
+      if (ys) bindings.push({ buffer: ys.buffer, offset: k * R * F * 4, size: WINDOW_FLOATS * 4 });
+    }
+    const xBinding = band
+      ? { buffer: xs.buffer, offset: d * ipw * imageFloats * 4, size: WINDOW_FLOATS * 4 }
+      : xs.buffer;
+    runtime().dispatch(
+      filterGradKernel,
+      { tk, tc, fc: F / 4, ubos, activation, band },
+      [xBinding, ...bindings, partial.buffer],
+      {
+        ...windowUniforms(g),
+        rowEnd: M,
+        n0: band ? d * ipw : 0,
+        F,
+        R,
+        row0: d * ubos * R,
+        S,
+        slice0: d * S,
+        xLast: band ? WINDOW_FLOATS - 1 : Math.max(x.size - 1, 0),
+        alpha,
+      },
+      [Math.ceil(invocations / FILTER_GRAD_WG)],
+    );
+  }
+  for (const t of [dys, ys, xs]) if (t && t !== dy && t !== y && t !== x) t.dispose();
+  const total = sum(partial.view([dispatches * S, rowFloats]), 0);
+  // NOTE: the first KH·KW·C·F floats are dW (a prefix view); dbias is the row (khw = KHW, c = 0).
+  const dBias = empty([F]);
+  runtime().copy(total.buffer, KH * KW * C * F * 4, dBias.buffer, 0, F * 4);
+  return { dW: total.view(shape), dBias };
+}
+
+/**
+ * dz = act'(y)·dy [M, F] read through uniform windows (one dispatch per 64 KiB);
+ * null unless M·F % 4 == 0 and the adapter is one where that pays (bandsPay).
+ */
+export function windowedActivationGrad(
+  activation: Exclude<FusedActivation, "linear">,
+  y: Tensor,
+  dy: Tensor,
+  alpha: number,
+): Tensor | null {
+  if (dy.size % 4 !== 0 || dy.size === 0 || !bandsPay()) return null;
+  const windows = Math.ceil(dy.size / WINDOW_FLOATS);
+  const [dys, ys] = [windowed(dy, windows, WINDOW_FLOATS), windowed(y, windows, WINDOW_FLOATS)];
+  const dz = emptyWindowed(dy.shape);
+  for (let k = 0; k < windows; k++) {
+    runtime().dispatch(
+      activationGradKernel,
+      { activation },
+      [windowAt(dys, k * WINDOW_FLOATS), windowAt(ys, k * WINDOW_FLOATS), dz.buffer],
+      { first: k * (WINDOW_FLOATS / 4), total: dy.size / 4, alpha },
+      [WINDOW_FLOATS / 4 / 64],
+    );
+  }
+  for (const t of [dys, ys]) if (t !== dy && t !== y) t.dispose();
+  return dz;
 }
 
 // ---- im2col + GEMM ----

@@ -15,8 +15,17 @@ import { runtime } from "../gpu/runtime.ts";
 import { formatShape } from "../shape.ts";
 import { empty, type Tensor } from "../tensor.ts";
 import { asTensor, checkDType } from "./_util.ts";
-import { gemmPlan, im2colFilterGrad, im2colForward, im2colInputGrad, implicitGemm } from "./_conv_impl.ts";
-import { checkRank4, type Padding, window2D } from "./_window.ts";
+import { zeros } from "./creation.ts";
+import {
+  gemmPlan,
+  im2colFilterGrad,
+  im2colForward,
+  im2colInputGrad,
+  implicitFilterGrad,
+  implicitGemm,
+  windowedActivationGrad,
+} from "./_conv_impl.ts";
+import { checkRank4, type Padding, type Window2D, window2D } from "./_window.ts";
 import { sum } from "./reduce.ts";
 
 export type { Padding } from "./_window.ts";
@@ -50,12 +59,16 @@ export interface FusedConv2DConfig {
  * @returns [N, OH, OW, F].
  * @example
  * ```ts
- * import { conv2d, tensor } from "./mod.ts";
+ * import { ready } from "../gpu/runtime.ts";
+ * import { conv2d } from "./conv.ts";
+ * import { tensor } from "./creation.ts";
  * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
  *
- * const x = tensor([1, 2, 3, 4], [1, 2, 2, 1]);
- * const y = conv2d(x, tensor([1, 1, 1, 1], [2, 2, 1, 1]), 1, "valid"); // sums each 2x2 window
- * assertEquals([...await y.data()], [10]);
+ * await ready();
+ * const x = tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
+ * const y = conv2d(x, tensor([1, 1, 1, 1], [2, 2, 1, 1]), 1, "valid"); // sums of the 2x2 windows
+ * assertEquals(y.shape, [1, 2, 2, 1]);
+ * assertEquals([...await y.data()], [12, 16, 24, 28]);
  * ```
  */
 export function conv2d(
@@ -69,10 +82,25 @@ export function conv2d(
 
 /**
  * act(conv2d(x, filter) + bias) with the bias and activation fused into the
- * GEMM's epilogue: a conv layer's forward pass is im2col + one GEMM.
+ * GEMM's epilogue: a conv layer's forward pass is one dispatch per band of
+ * images. Its gradient with respect to x, the filter and the bias is recorded
+ * when a gradient is asked for (dx is skipped when nothing differentiates x).
  *
  * @param config See FusedConv2DConfig.
  * @returns [N, OH, OW, F].
+ * @example
+ * ```ts
+ * import { ready } from "../gpu/runtime.ts";
+ * import { fusedConv2d } from "./conv.ts";
+ * import { tensor } from "./creation.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * await ready();
+ * const x = tensor([1, -2, 3, -4], [1, 2, 2, 1]);
+ * const filter = tensor([1, 10], [1, 1, 1, 2]); // two 1x1 filters
+ * const y = fusedConv2d({ x, filter, strides: 1, pad: "same", bias: tensor([0, 5]), activation: "relu" });
+ * assertEquals([...await y.data()], [1, 15, 0, 0, 3, 35, 0, 0]);
+ * ```
  */
 export function fusedConv2d(config: FusedConv2DConfig): Tensor {
   const { strides, pad, activation = "linear" } = config;
@@ -95,32 +123,54 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
   if (bias !== undefined) {
     checkDType("conv2d", "bias", bias);
     if (bias.rank !== 1 || bias.shape[0] !== F) {
-      throw new ShapeError(`conv2d: bias must have shape [${F}] (one per filter), got ${formatShape(bias.shape)}`);
+      throw new ShapeError(
+        `conv2d: bias must have shape [${F}] (one per filter), got ${formatShape(bias.shape)}`,
+      );
     }
   }
   const M = g.N * g.OH * g.OW;
   // Decided now: nothing differentiates x later if the tape does not watch it (the first layer's image).
   const needDx = isWatched(x);
   const plan = gemmPlan(KH * KW, C, F);
-  const y = withTape(null, () =>
-    plan
-      ? implicitGemm(x, filter, g, plan, false, [g.N, g.OH, g.OW, F], bias, activation, alpha)
-      : im2colForward(x, filter, g, bias, activation, alpha).view([g.N, g.OH, g.OW, F])
+  const y = withTape(
+    null,
+    () =>
+      plan
+        ? implicitGemm(x, filter, g, plan, false, [g.N, g.OH, g.OW, F], bias, activation, alpha)
+        : im2colForward(x, filter, g, bias, activation, alpha).view([g.N, g.OH, g.OW, F]),
   );
   const inputs = bias ? [x, filter, bias] : [x, filter];
   return record(y, inputs, (dy, [x, filter, y]) => {
+    // dz = act'(y)·dy (NOTE: the fusable activations' derivatives need only y, see ops/matmul.ts).
+    // dW = colsᵀ·dz and dbias = Σₘ dz: one implicit GEMM; dx = col2im(dz·Wᵀ): a transposed implicit GEMM.
+    // dz is formed inside the filter gradient's kernel when nothing else needs it (a first layer),
+    // else once, for both (the filter gradient's invocations would each recompute it).
     const dy2 = dy.view([M, F]);
-    // NOTE: the fusable activations' derivatives need only y (see ops/matmul.ts).
-    const dz = activation === "linear" ? dy2 : activationGrad(activation, y.view([M, F]), dy2, alpha);
-    // dW = colsᵀ·dz; dx = col2im(dz·Wᵀ), as a transposed implicit GEMM; dbias = Σₘ dz
-    const dFilter = im2colFilterGrad(x, dz, g, filter.shape);
+    const y2 = y.view([M, F]);
+    const act = activation === "linear" ? undefined : activation;
+    const dz = act && !needDx
+      ? undefined
+      : act
+      ? windowedActivationGrad(act, y2, dy2, alpha) ?? activationGrad(act, y2, dy2, alpha)
+      : dy2;
     let dx: Tensor | null = null;
-    if (needDx) {
+    if (dz && needDx) {
       const back = gemmPlan(KH * KW, F, C);
       dx = back ? implicitGemm(dz, filter, g, back, true, x.shape) : im2colInputGrad(dz, filter, g);
     }
-    return bias ? [dx, dFilter, sum(dz, 0)] : [dx, dFilter];
-  }, activation === "linear" ? [x, filter] : [x, filter, y]);
+    const grads = dz
+      ? implicitFilterGrad(x, dz, undefined, g, filter.shape, "linear", alpha)
+      : implicitFilterGrad(x, dy2, y2, g, filter.shape, activation, alpha);
+    const { dW, dBias } = grads ??
+      fallbackFilterGrad(x, dz ?? activationGrad(act!, y2, dy2, alpha), g, filter.shape);
+    return bias ? [dx, dW, dBias] : [dx, dW];
+  }, [x, filter, y]);
+}
+
+/** dW and dbias by im2col + GEMM and a reduction (F not a multiple of 4, or above 64; an empty batch). */
+function fallbackFilterGrad(x: Tensor, dz: Tensor, g: Window2D, shape: readonly number[]) {
+  if (dz.size === 0) return { dW: zeros(shape), dBias: zeros([shape[3]]) };
+  return { dW: im2colFilterGrad(x, dz, g, shape), dBias: sum(dz, 0) };
 }
 
 /** dz = act'(y)·dy from the activation's output (the GEMM epilogue's activation). */

@@ -24,9 +24,12 @@ const seeds = new Random();
  * @returns A tensor of x's shape.
  * @example
  * ```ts
- * import { dropout, ones } from "./mod.ts";
+ * import { ready } from "../gpu/runtime.ts";
+ * import { dropout } from "./dropout.ts";
+ * import { ones } from "./creation.ts";
  * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
  *
+ * await ready();
  * const y = await dropout(ones([1000]), 0.5, 42).data();
  * assert(y.every((v) => v === 0 || v === 2)); // kept values are scaled by 1 / (1 - 0.5)
  * ```
@@ -51,7 +54,9 @@ export function dropout(x: Tensor, rate: number, seed?: number): Tensor {
   };
   const apply = (t: Tensor) => {
     const out = empty(t.shape);
-    if (out.size > 0) runtime().dispatch(dropoutKernel, undefined, [t.buffer, out.buffer], uniforms, grid1D(out.size));
+    if (out.size > 0) {
+      runtime().dispatch(dropoutKernel, undefined, [t.buffer, out.buffer], uniforms, grid1D(out.size));
+    }
     return out;
   };
   // dx = dy · mask / (1 - rate): the same kernel with the same seed

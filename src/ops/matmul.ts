@@ -1,8 +1,20 @@
 /**
- * matMul and the fused dense kernel: C = act(op(A)·op(B) + bias) in one
- * dispatch. Rank 2, or rank 3 with a batch (a batch of 1 broadcasts).
+ * matMul and the fused dense kernel: C = act(op(A)·op(B) + bias) as one GEMM
+ * (bias and activation in its epilogue). Rank 2, or rank 3 with a batch (a
+ * batch of 1 broadcasts).
  */
-import { type FusedActivation, matMulKernel, type MatMulVariant } from "../../shaders/matmul.ts";
+import {
+  BAND,
+  type FusedActivation,
+  gemmConfig,
+  matMulKernel,
+  type MatMulVariant,
+  packKernel,
+  WINDOW_K,
+  WINDOW_VEC4,
+  windowedMatMulKernel,
+  type WindowedMatMulVariant,
+} from "../../shaders/matmul.ts";
 import { unaryGradKernel } from "../../shaders/elementwise.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { record } from "../autograd/tape.ts";
@@ -13,27 +25,61 @@ import { empty, type Tensor } from "../tensor.ts";
 import { asTensor, checkDType } from "./_util.ts";
 import { sumTo } from "./reduce.ts";
 
-/**
- * The GEMM tiling for this adapter (see bench/gemm_variants.md). On llvmpipe
- * every storage load costs ~30 cycles per invocation (a per-lane loop in
- * Mesa 22.3) against ~0.1 for an FMA, so an invocation's TM x TN block is as
- * large as LLVM compiles in reasonable time: GFLOP/s grows with TM·TN/(TM+TN).
- * Workgroups are one 8-wide SIMD row (llvmpipe runs x in steps of 8 lanes).
- * On a real GPU, a conventional 4x4 per thread in 16x16 workgroups.
- */
-function tiling(): Omit<MatMulVariant, "activation"> {
+/** M·N·K from which llvmpipe takes the windowed path (below, packing and dispatching cost more than they save). */
+const WINDOWED_MIN_WORK = 1 << 21;
+/** Windows bound per operand (2·4 + params ≤ the 12 uniform buffers WebGPU guarantees). */
+const WINDOWS = 4;
+
+function storageTiling(): Omit<MatMulVariant, "activation"> {
+  // Workgroups are one 8-wide SIMD row: llvmpipe runs x in steps of 8 lanes. 16x16,
+  // not 16x32: ~20% slower on the small products left to this path, but a third of
+  // the (first-run) compile time, ~2 s instead of ~7 s per activation.
   return runtime().ctx.isFallbackAdapter
     ? { tm: 16, tn: 16, wgx: 8, wgy: 1 }
     : { tm: 4, tn: 4, wgx: 16, wgy: 16 };
 }
 
+/**
+ * Which GEMM runs (numbers: bench/gemm_variants.md). On llvmpipe a storage
+ * load costs ~30 cycles per invocation and float against ~2 for a uniform
+ * load and ~0.1 for an FMA (Mesa 22.3 loops over the 8 SIMD lanes for every
+ * storage access). So there, large products pack both operands into bands
+ * and read them through 64 KiB uniform windows ("windowed", ~3x faster at
+ * 1024³); small or narrow ones, where packing and one dispatch per 64x64
+ * block do not pay, use the storage kernel with a large register block (it
+ * runs at ~TM·TN/(TM+TN) FMAs per load, but LLVM's time grows faster). On
+ * a real GPU, the storage kernel with 4x4 per thread in 16x16 workgroups.
+ * `gemmConfig.path` forces one.
+ */
+function useWindowed({ M, N, K, aBatch, bBatch }: Dims): boolean {
+  if (K === 0) return false; // C = act(bias): no k to loop over, no window to bind
+  const { limits } = runtime().device;
+  const packedBytes = (rows: number, batches: number) =>
+    (batches * Math.ceil(rows / BAND) * BAND * K + 4 * WINDOW_VEC4) * 4;
+  const fits = limits.maxUniformBuffersPerShaderStage >= 2 * WINDOWS + 1 &&
+    limits.maxUniformBufferBindingSize >= WINDOW_VEC4 * 16 &&
+    Math.max(packedBytes(M, aBatch), packedBytes(N, bBatch)) <= limits.maxStorageBufferBindingSize &&
+    Math.max(Math.ceil(K / 8), Math.ceil(Math.max(M, N) / BAND) * (BAND / 8)) <=
+      limits.maxComputeWorkgroupsPerDimension;
+  if (gemmConfig.path !== "auto") return gemmConfig.path === "windowed" && fits;
+  // A band is 64 rows / columns: narrower products (the 10 logits of a classifier) waste most of it.
+  return fits && runtime().ctx.isFallbackAdapter && M * N * K >= WINDOWED_MIN_WORK && M >= 48 && N >= 48 &&
+    K >= 32;
+}
+
+/** The operands and options of {@linkcode fusedMatMul}. */
 export interface FusedMatMulConfig {
+  /** [M,K] ([K,M] when transposeA), or with a leading batch axis. */
   a: Tensor;
+  /** [K,N] ([N,K] when transposeB), or with a leading batch axis. */
   b: Tensor;
+  /** Read `a` transposed (no copy). */
   transposeA?: boolean;
+  /** Read `b` transposed (no copy). */
   transposeB?: boolean;
   /** Added to each row of the product; shape [N]. */
   bias?: Tensor;
+  /** Applied last, in the GEMM's epilogue; "linear" (none) by default. */
   activation?: FusedActivation;
   /** The slope of leakyRelu / the scale of elu. */
   alpha?: number;
@@ -46,7 +92,8 @@ export function matMul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
 
 /**
  * act(op(A)·op(B) + bias) as one GEMM with the bias and activation in its
- * epilogue: the dense layer's forward pass in one dispatch.
+ * epilogue: the dense layer's forward pass in one dispatch (on llvmpipe, for
+ * large products: two packing dispatches, then one per 64x64 block of C).
  */
 export function fusedMatMul(config: FusedMatMulConfig): Tensor {
   const {
@@ -61,30 +108,10 @@ export function fusedMatMul(config: FusedMatMulConfig): Tensor {
   checkDType("matMul", "b", b);
   const bias = config.bias === undefined ? undefined : asTensor(config.bias);
   const dims = checkDims(a, b, transposeA, transposeB, bias);
-  const { batch, M, N, K, outShape } = dims;
-  const c = empty(outShape);
+  const c = empty(dims.outShape);
   if (c.size > 0) {
-    const variant: MatMulVariant = { activation, ...tiling() };
-    // NOTE: without a bias, `a` fills the bias binding (never read: hasBias = 0),
-    // so one pipeline serves both; two read-only bindings of a buffer are legal.
-    const buffers = [a.buffer, b.buffer, (bias ?? a).buffer, c.buffer];
-    runtime().dispatch(matMulKernel, variant, buffers, {
-      M,
-      N,
-      K,
-      aBatchStride: dims.aBatch === 1 ? 0 : M * K,
-      bBatchStride: dims.bBatch === 1 ? 0 : K * N,
-      aRowStride: transposeA ? 1 : K,
-      aKStride: transposeA ? M : 1,
-      bKStride: transposeB ? 1 : N,
-      bColStride: transposeB ? K : 1,
-      hasBias: bias ? 1 : 0,
-      alpha,
-    }, [
-      Math.ceil(M / (variant.tm * variant.wgx)),
-      Math.ceil(N / (variant.tn * variant.wgy)),
-      batch,
-    ]);
+    const gemm = useWindowed(dims) ? windowedGemm : storageGemm;
+    gemm({ a, b, bias, c, dims, transposeA, transposeB, activation, alpha });
   }
   const inputs = bias ? [a, b, bias] : [a, b];
   return record(c, inputs, (dy, [a, b, c]) => {
@@ -94,6 +121,160 @@ export function fusedMatMul(config: FusedMatMulConfig): Tensor {
     const [da, db] = matMulGrads(a, b, dz, transposeA, transposeB);
     return bias ? [da, db, sumTo(dz, bias.shape)] : [da, db];
   }, [a, b, c]);
+}
+
+type Dims = ReturnType<typeof checkDims>;
+
+/** One GEMM's operands and options, as fusedMatMul resolved them. */
+interface Gemm {
+  a: Tensor;
+  b: Tensor;
+  bias: Tensor | undefined;
+  c: Tensor;
+  dims: Dims;
+  transposeA: boolean;
+  transposeB: boolean;
+  activation: FusedActivation;
+  alpha: number;
+}
+
+/** C = act(op(A)·op(B) + bias) in one dispatch of the storage kernel. */
+function storageGemm({ a, b, bias, c, dims, transposeA, transposeB, activation, alpha }: Gemm): void {
+  const { M, N, K } = dims;
+  const variant: MatMulVariant = { activation, ...storageTiling() };
+  // NOTE: without a bias, `a` fills the bias binding (never read: hasBias = 0),
+  // so one pipeline serves both; two read-only bindings of a buffer are legal.
+  const buffers = [a.buffer, b.buffer, (bias ?? a).buffer, c.buffer];
+  runtime().dispatch(matMulKernel, variant, buffers, {
+    M,
+    N,
+    K,
+    aBatchStride: dims.aBatch === 1 ? 0 : M * K,
+    bBatchStride: dims.bBatch === 1 ? 0 : K * N,
+    aRowStride: transposeA ? 1 : K,
+    aKStride: transposeA ? M : 1,
+    bKStride: transposeB ? 1 : N,
+    bColStride: transposeB ? K : 1,
+    hasBias: bias ? 1 : 0,
+    alpha,
+  }, [
+    Math.ceil(M / (variant.tm * variant.wgx)),
+    Math.ceil(N / (variant.tn * variant.wgy)),
+    dims.batch,
+  ]);
+}
+
+/**
+ * op(X) [batches][rows, K] packed into bands (see BAND in shaders/matmul.ts),
+ * with one window of slack after the end: any window starting at a k < K of
+ * any band lies inside the buffer. X is read through uniform windows of whole
+ * lines (rows of its stored layout) where the alignment allows, else from storage.
+ */
+function packBands(x: Tensor, rows: number, K: number, transposed: boolean, batches: number): Tensor {
+  const bands = Math.ceil(rows / BAND);
+  const batchFloats = bands * K * BAND;
+  const p = empty([batches * batchFloats + 4 * WINDOW_VEC4]);
+  const common = {
+    K,
+    rowStride: transposed ? 1 : K,
+    kStride: transposed ? rows : 1,
+    batchStride: rows * K,
+    batchFloats,
+  };
+  // Stored layout: `outer` lines of `inner` floats; a window holds `lines` whole lines, 256-byte aligned.
+  const [outer, inner] = transposed ? [K, rows] : [rows, K];
+  const align = 64 / gcd(inner, 64);
+  const lines = Math.floor(4 * WINDOW_VEC4 / inner / align) * align;
+  if (lines === 0 || (batches > 1 && (outer * inner) % 64 !== 0)) {
+    runtime().dispatch(packKernel, { window: false }, [x.buffer, p.buffer], {
+      ...common,
+      k0: 0,
+      kEnd: K,
+      row0: 0,
+      rowEnd: rows,
+      batch0: 0,
+      x0: 0,
+    }, [Math.ceil(K / 8), Math.ceil(rows / 8), batches]);
+    return p;
+  }
+  // The last window may reach past the tensor's buffer: then read a padded copy.
+  const lastWindow = (batches - 1) * outer * inner + Math.floor((outer - 1) / lines) * lines * inner;
+  const needed = (lastWindow + 4 * WINDOW_VEC4) * 4;
+  const src = x.buffer.size >= needed ? x : empty([needed / 4]);
+  if (src !== x) runtime().copy(x.buffer, 0, src.buffer, 0, x.size * 4);
+  for (let z = 0; z < batches; z++) {
+    for (let l0 = 0; l0 < outer; l0 += lines) {
+      const l1 = Math.min(outer, l0 + lines);
+      const x0 = (z * outer + l0) * inner;
+      const [k0, kEnd, row0, rowEnd] = transposed ? [l0, l1, 0, rows] : [0, K, l0, l1];
+      runtime().dispatch(
+        packKernel,
+        { window: true },
+        [{ buffer: src.buffer, offset: x0 * 4, size: WINDOW_VEC4 * 16 }, p.buffer],
+        { ...common, k0, kEnd, row0, rowEnd, batch0: z, x0 },
+        [Math.ceil((kEnd - k0) / 8), Math.ceil((rowEnd - row0) / 8), 1],
+      );
+    }
+  }
+  if (src !== x) src.dispose();
+  return p;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * C = act(op(A)·op(B) + bias) through uniform windows: pack both operands,
+ * then one dispatch per 64x64 block of C and span of WINDOWS·WINDOW_K k's;
+ * later spans add to C, the last applies bias and activation.
+ */
+function windowedGemm({ a, b, bias, c, dims, transposeA, transposeB, activation, alpha }: Gemm): void {
+  const { M, N, K } = dims;
+  // op(B) [K,N] is packed as its transpose's rows: column j of op(B) is row j of [N,K].
+  const ap = packBands(a, M, K, transposeA, dims.aBatch);
+  const bp = packBands(b, N, K, !transposeB, dims.bBatch);
+  const variant: WindowedMatMulVariant = { activation, tm: 8, tn: 16, windows: WINDOWS };
+  const bandsA = Math.ceil(M / BAND), bandsB = Math.ceil(N / BAND);
+  const span = WINDOWS * WINDOW_K;
+  // The w-th window of a band from k0 on (unused slots repeat the last one: the kernel skips them).
+  const windows = (p: Tensor, band: number, k0: number, kLen: number) =>
+    Array.from({ length: WINDOWS }, (_, w) => ({
+      buffer: p.buffer,
+      offset: (band * K + k0 + Math.min(w, Math.ceil(kLen / WINDOW_K) - 1) * WINDOW_K) * BAND * 4,
+      size: WINDOW_VEC4 * 16,
+    }));
+  for (let z = 0; z < dims.batch; z++) {
+    const za = dims.aBatch === 1 ? 0 : z, zb = dims.bBatch === 1 ? 0 : z;
+    for (let k0 = 0; k0 < K; k0 += span) {
+      const kLen = Math.min(span, K - k0);
+      for (let rb = 0; rb < bandsA; rb++) {
+        const aw = windows(ap, za * bandsA + rb, k0, kLen);
+        for (let cb = 0; cb < bandsB; cb++) {
+          runtime().dispatch(
+            windowedMatMulKernel,
+            variant,
+            [...aw, ...windows(bp, zb * bandsB + cb, k0, kLen), (bias ?? a).buffer, c.buffer],
+            {
+              M,
+              N,
+              kLen,
+              r0: rb * BAND,
+              c0: cb * BAND,
+              cOffset: z * M * N,
+              accumulate: k0 > 0 ? 1 : 0,
+              finalize: k0 + span >= K ? 1 : 0,
+              hasBias: bias ? 1 : 0,
+              alpha,
+            },
+            [BAND / (8 * variant.tm), BAND / variant.tn, 1],
+          );
+        }
+      }
+    }
+  }
+  ap.dispose();
+  bp.dispose();
 }
 
 /** dA, dB of C = op(A)·op(B), each as one GEMM with transposes folded into the kernel variant. */

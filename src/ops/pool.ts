@@ -6,9 +6,10 @@ import { poolGradKernel, poolKernel, type PoolVariant } from "../../shaders/pool
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { isWatched, record } from "../autograd/tape.ts";
 import { runtime } from "../gpu/runtime.ts";
-import { empty, type Tensor } from "../tensor.ts";
+import type { Tensor } from "../tensor.ts";
 import { asTensor, checkDType } from "./_util.ts";
-import { pair, type Padding, type Window2D, window2D, windowUniforms } from "./_window.ts";
+import { emptyWindowed, imagesPerWindow, windowAt, windowed } from "./_uniform_window.ts";
+import { type Padding, pair, type Window2D, window2D, windowUniforms } from "./_window.ts";
 
 /**
  * Max pooling of NHWC `x`. Padded positions never win.
@@ -23,9 +24,12 @@ import { pair, type Padding, type Window2D, window2D, windowUniforms } from "./_
  * @returns [N, OH, OW, C].
  * @example
  * ```ts
- * import { maxPool, tensor } from "./mod.ts";
+ * import { ready } from "../gpu/runtime.ts";
+ * import { maxPool } from "./pool.ts";
+ * import { tensor } from "./creation.ts";
  * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
  *
+ * await ready();
  * const x = tensor([1, 5, 3, 2], [1, 2, 2, 1]);
  * assertEquals([...await maxPool(x, 2, 2, "valid").data()], [5]);
  * ```
@@ -50,9 +54,12 @@ export function maxPool(
  * @returns [N, OH, OW, C].
  * @example
  * ```ts
- * import { avgPool, tensor } from "./mod.ts";
+ * import { ready } from "../gpu/runtime.ts";
+ * import { avgPool } from "./pool.ts";
+ * import { tensor } from "./creation.ts";
  * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
  *
+ * await ready();
  * const x = tensor([1, 5, 3, 3], [1, 2, 2, 1]);
  * assertEquals([...await avgPool(x, 2, 2, "valid").data()], [3]);
  * ```
@@ -80,28 +87,55 @@ function pool(
   const vec = g.C % 4 === 0;
   // The arg-max is kept only when a gradient may be asked for.
   const withArg = op === "max" && isWatched(x);
-  const y = empty([g.N, g.OH, g.OW, g.C]);
-  const arg = withArg ? empty(y.shape, "int32") : null;
-  dispatch(poolKernel, { op, vec, withArg }, [x.buffer, y.buffer, ...(arg ? [arg.buffer] : [])], g, y.size);
+  // Both are read through uniform windows downstream (the next conv layer, the backward pass).
+  const y = emptyWindowed([g.N, g.OH, g.OW, g.C]);
+  const arg = withArg ? emptyWindowed(y.shape, "int32") : null;
+  dispatch(poolKernel, { op, vec, withArg }, [x], [y, ...(arg ? [arg] : [])], g, g.H * g.W * g.C);
   // max: dx = dy at each window's arg-max; avg: dx = Σ dy / (real inputs in the window)
   record(y, [x], (dy, [arg]) => {
-    const dx = empty(x.shape);
-    const buffers = [dy.buffer, ...(op === "max" ? [arg.buffer] : []), dx.buffer];
-    dispatch(poolGradKernel, { op, vec }, buffers, g, dx.size);
+    const dx = emptyWindowed(x.shape); // often a conv layer's dy, read through uniform windows
+    dispatch(poolGradKernel, { op, vec }, op === "max" ? [dy, arg] : [dy], [dx], g, g.OH * g.OW * g.C);
     return [dx];
   }, arg ? [arg] : []);
   arg?.dispose(); // the tape keeps a view
   return y;
 }
 
+/**
+ * Runs a pool kernel over `outputs` (y forward, dx backward), gathering from
+ * `sources` (images of `imageFloats` floats): through uniform windows of whole
+ * images, one dispatch per window, when an image fits one; else from storage.
+ */
 function dispatch(
   kernel: typeof poolKernel,
-  variant: PoolVariant,
-  buffers: GPUBuffer[],
+  variant: Omit<PoolVariant, "band">,
+  sources: Tensor[],
+  outputs: Tensor[],
   g: Window2D,
-  size: number,
+  imageFloats: number,
 ): void {
-  const total = size / (variant.vec ? 4 : 1);
-  if (total === 0) return;
-  runtime().dispatch(kernel, variant, buffers, { total, ...windowUniforms(g) }, grid1D(total));
+  if (outputs[0].size === 0) return;
+  // One invocation per row (n, oh) or (n, h) of the output × channel group.
+  const [N, rows] = outputs[0].shape;
+  const total = N * rows * (g.C / (variant.vec ? 4 : 1));
+  const ipw = imagesPerWindow(imageFloats);
+  const band = ipw > 0;
+  const bands = band ? Math.ceil(g.N / ipw) : 1;
+  const padded = band ? sources.map((t) => windowed(t, bands, ipw * imageFloats)) : sources;
+  const perImage = total / g.N;
+  for (let k = 0; k < bands; k++) {
+    const n0 = band ? k * ipw : 0;
+    const first = n0 * perImage, end = band ? Math.min(g.N, n0 + ipw) * perImage : total;
+    runtime().dispatch(
+      kernel,
+      { ...variant, band },
+      [
+        ...padded.map((t) => (band ? windowAt(t, n0 * imageFloats) : t.buffer)),
+        ...outputs.map((t) => t.buffer),
+      ],
+      { first, total: end, n0, ...windowUniforms(g) },
+      grid1D(end - first),
+    );
+  }
+  padded.forEach((t, i) => t !== sources[i] && t.dispose());
 }

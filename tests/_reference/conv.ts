@@ -58,7 +58,8 @@ export function conv2d(x: Arr, w: Arr, bias: Arr | undefined, p: ConvParams): Ar
               const ww = ow * g.SW + kw - g.padL;
               if (ww < 0 || ww >= g.W) continue;
               for (let c = 0; c < C; c++) {
-                const v = x.data[((n * g.H + h) * g.W + ww) * C + c] * w.data[((kh * KW + kw) * C + c) * F + f];
+                const v = x.data[((n * g.H + h) * g.W + ww) * C + c] *
+                  w.data[((kh * KW + kw) * C + c) * F + f];
                 const t = sum + v;
                 comp += Math.abs(sum) >= Math.abs(v) ? (sum - t) + v : (v - t) + sum;
                 sum = t;

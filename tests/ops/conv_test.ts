@@ -19,7 +19,7 @@ import * as convOps from "../../src/ops/conv.ts";
 import { tensor } from "../../src/ops/creation.ts";
 import { tidy } from "../../src/tensor.ts";
 import type { Arr } from "../_reference/array.ts";
-import { type ConvParams, conv2d, geometry } from "../_reference/conv.ts";
+import { conv2d, type ConvParams, geometry } from "../_reference/conv.ts";
 import { fill, Random, type Sampler, uniform } from "../_helpers/arbitrary.ts";
 import { type Case, checkOp, described, type OpSpec, U } from "../_helpers/check_op.ts";
 
@@ -98,15 +98,66 @@ conv2dSpec.linear = { inputs: [0, 1], gradUlps: gradTerms };
 conv2dSpec.examples = [
   // The Keras MNIST CNN's first layer, shrunk: C = 1 (K = 9 padded to 12), F = 32.
   described({
-    xs: [fill([2, 8, 8, 1], uniform(-1, 1), new Random(1)), fill([3, 3, 1, 32], uniform(-1, 1), new Random(2))],
+    xs: [
+      fill([2, 8, 8, 1], uniform(-1, 1), new Random(1)),
+      fill([3, 3, 1, 32], uniform(-1, 1), new Random(2)),
+    ],
     params: { strides: [1, 1], pad: "valid", activation: "linear", alpha: 0.2 },
     seed: 3,
   }),
+  // Images of more than 16384 floats (x and dy here) do not fit one uniform window: the storage path.
+  described({
+    xs: [
+      fill([1, 24, 24, 32], uniform(-1, 1), new Random(11)),
+      fill([1, 1, 32, 32], uniform(-1, 1), new Random(12)),
+    ],
+    params: { strides: [1, 1], pad: "valid", activation: "linear", alpha: 0.2 },
+    seed: 13,
+  }),
+  // F = 96: two 64-column chunks forward; the filter gradient by im2col + GEMM (F > 64).
+  described({
+    xs: [
+      fill([2, 3, 4, 2], uniform(-1, 1), new Random(14)),
+      fill([2, 2, 2, 96], uniform(-1, 1), new Random(15)),
+    ],
+    params: { strides: [1, 1], pad: "same", activation: "linear", alpha: 0.2 },
+    seed: 16,
+  }),
+  // C = 2000: the filter does not fit the uniform blocks, so the forward pass is im2col + GEMM;
+  // dx (C = 2000 output columns) takes 32 column chunks.
+  described({
+    xs: [
+      fill([1, 3, 3, 2000], uniform(-1, 1), new Random(17)),
+      fill([3, 3, 2000, 4], uniform(-1, 1), new Random(18)),
+    ],
+    params: { strides: [1, 1], pad: "same", activation: "linear", alpha: 0.2 },
+    seed: 19,
+  }),
   // An even kernel with "same": one padding row/column, after the input; strides 2 and 3.
   described({
-    xs: [fill([1, 7, 6, 4], uniform(-1, 1), new Random(4)), fill([2, 4, 4, 5], uniform(-1, 1), new Random(5))],
+    xs: [
+      fill([1, 7, 6, 4], uniform(-1, 1), new Random(4)),
+      fill([2, 4, 4, 5], uniform(-1, 1), new Random(5)),
+    ],
     params: { strides: [2, 3], pad: "same", activation: "linear", alpha: 0.2 },
     seed: 6,
+  }),
+];
+
+// A first layer: x is not differentiated, so dz = relu'(y)·dy is fused into the filter gradient.
+const firstLayerSpec = spec("fusedConv2d (relu, bias, x not differentiated)", ["relu"], ints, halves);
+firstLayerSpec.wrt = [1, 2];
+firstLayerSpec.numRuns = 10;
+firstLayerSpec.examples = [
+  // F = 64 gives 256 rows per uniform window: M = 2·24·24 = 1152 spans 5 windows, 2 dispatches.
+  described({
+    xs: [
+      fill([2, 24, 24, 2], ints, new Random(7)),
+      fill([3, 3, 2, 64], ints, new Random(8)),
+      fill([64], halves, new Random(9)),
+    ],
+    params: { strides: [1, 1], pad: "same", activation: "relu", alpha: 0.2 },
+    seed: 10,
   }),
 ];
 
@@ -118,6 +169,7 @@ const CONV_TESTS: Record<keyof typeof convOps, OpSpec<ConvParams>[]> = {
     // with fusedMatMul, where tests/ops/matmul_test.ts checks them; here the bias and the conv path.
     spec("fusedConv2d (linear, bias)", ["linear"], uniform(-2, 2), uniform(-2, 2)),
     spec("fusedConv2d (relu, leakyRelu, bias)", ["relu", "leakyRelu"], ints, halves),
+    firstLayerSpec,
   ],
 };
 
@@ -136,27 +188,44 @@ Deno.test("conv2d 'same' pads as TensorFlow: the odd padding pixel goes bottom/r
   y.dispose();
 });
 
-Deno.test("conv2d shape errors name the problem", () => tidy(() => {
-  const x = tensor(new Float32Array(2 * 5 * 5 * 3), [2, 5, 5, 3]);
-  const filter = (kh: number, kw: number, c: number) => tensor(new Float32Array(kh * kw * c * 4), [kh, kw, c, 4]);
-  const f3 = filter(3, 3, 3);
-  const cases: [() => unknown, RegExp][] = [
-    [() => convOps.conv2d(x, filter(3, 3, 2), 1, "valid"), /channel mismatch.*\[2,5,5,3\].*3 channels.*expects 2/],
-    [() => convOps.conv2d(x, filter(6, 2, 3), 1, "valid"), /height of the window \(6\) is larger than the input's \(5\)/],
-    [() => convOps.conv2d(x, filter(2, 7, 3), 2, "valid"), /width of the window \(7\) is larger/],
-    [() => convOps.conv2d(x, f3, 0, "valid"), /strides must be a positive integer.*got 0/],
-    [() => convOps.conv2d(x, f3, [1, -2], "same"), /strides must be a positive integer.*\[1,-2\]/],
-    [() => convOps.conv2d(x, f3, 1.5, "same"), /strides must be a positive integer/],
-    [() => convOps.conv2d(tensor(new Float32Array(75), [5, 5, 3]), f3, 1, "valid"), /x must be rank 4, got rank 3 \[5,5,3\]/],
-    [() => convOps.conv2d(x, tensor(new Float32Array(27), [3, 3, 3]), 1, "valid"), /filter \(HWIO\) must be rank 4/],
-    [() => convOps.conv2d(x, f3, 1, "full" as "same"), /pad must be 'valid' or 'same', got "full"/],
-    [() => convOps.fusedConv2d({ x, filter: f3, strides: 1, pad: "same", bias: tensor([1, 2]) }), /bias must have shape \[4\]/],
-  ];
-  for (const [f, message] of cases) {
-    const error = assertThrows(f, ShapeError);
-    if (!message.test(error.message)) throw new Error(`'${error.message}' does not match ${message}`);
-  }
-  // "same" never rejects a large kernel: the padding makes it fit.
-  const y = convOps.conv2d(x, filter(7, 7, 3), 1, "same");
-  assertEquals(y.shape, [2, 5, 5, 4]);
-}));
+Deno.test("conv2d shape errors name the problem", () =>
+  tidy(() => {
+    const x = tensor(new Float32Array(2 * 5 * 5 * 3), [2, 5, 5, 3]);
+    const filter = (kh: number, kw: number, c: number) =>
+      tensor(new Float32Array(kh * kw * c * 4), [kh, kw, c, 4]);
+    const f3 = filter(3, 3, 3);
+    const cases: [() => unknown, RegExp][] = [
+      [
+        () => convOps.conv2d(x, filter(3, 3, 2), 1, "valid"),
+        /channel mismatch.*\[2,5,5,3\].*3 channels.*expects 2/,
+      ],
+      [
+        () => convOps.conv2d(x, filter(6, 2, 3), 1, "valid"),
+        /height of the window \(6\) is larger than the input's \(5\)/,
+      ],
+      [() => convOps.conv2d(x, filter(2, 7, 3), 2, "valid"), /width of the window \(7\) is larger/],
+      [() => convOps.conv2d(x, f3, 0, "valid"), /strides must be a positive integer.*got 0/],
+      [() => convOps.conv2d(x, f3, [1, -2], "same"), /strides must be a positive integer.*\[1,-2\]/],
+      [() => convOps.conv2d(x, f3, 1.5, "same"), /strides must be a positive integer/],
+      [
+        () => convOps.conv2d(tensor(new Float32Array(75), [5, 5, 3]), f3, 1, "valid"),
+        /x must be rank 4, got rank 3 \[5,5,3\]/,
+      ],
+      [
+        () => convOps.conv2d(x, tensor(new Float32Array(27), [3, 3, 3]), 1, "valid"),
+        /filter \(HWIO\) must be rank 4/,
+      ],
+      [() => convOps.conv2d(x, f3, 1, "full" as "same"), /pad must be 'valid' or 'same', got "full"/],
+      [
+        () => convOps.fusedConv2d({ x, filter: f3, strides: 1, pad: "same", bias: tensor([1, 2]) }),
+        /bias must have shape \[4\]/,
+      ],
+    ];
+    for (const [f, message] of cases) {
+      const error = assertThrows(f, ShapeError);
+      if (!message.test(error.message)) throw new Error(`'${error.message}' does not match ${message}`);
+    }
+    // "same" never rejects a large kernel: the padding makes it fit.
+    const y = convOps.conv2d(x, filter(7, 7, 3), 1, "same");
+    assertEquals(y.shape, [2, 5, 5, 4]);
+  }));

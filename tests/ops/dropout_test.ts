@@ -37,8 +37,13 @@ Deno.test(DROPOUT_TESTS.dropout, async () => {
         const scale = Math.fround(1 / (1 - rate));
         for (let i = 0; i < n; i++) {
           const keep = kept(seed, i, rate);
-          if (y[i] !== (keep ? Math.fround(xs[i] * scale) : 0) || dx[i] !== (keep ? Math.fround(dys[i] * scale) : 0)) {
-            throw new Error(`element ${i} of ${n}, rate ${rate}, seed ${seed}: y ${y[i]}, dx ${dx[i]}, kept ${keep}`);
+          if (
+            y[i] !== (keep ? Math.fround(xs[i] * scale) : 0) ||
+            dx[i] !== (keep ? Math.fround(dys[i] * scale) : 0)
+          ) {
+            throw new Error(
+              `element ${i} of ${n}, rate ${rate}, seed ${seed}: y ${y[i]}, dx ${dx[i]}, kept ${keep}`,
+            );
           }
         }
         for (const t of [x, dy, value, grad]) t.dispose();

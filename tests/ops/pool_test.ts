@@ -44,9 +44,19 @@ function cases(op: "max" | "avg"): fc.Arbitrary<Case<PoolParams>> {
 
 function spec(op: "max" | "avg"): OpSpec<PoolParams> {
   const terms = (p: PoolParams) => p.filterSize[0] * p.filterSize[1] + 2;
+  const rng = new Random(op === "max" ? 1 : 2);
+  const big = [1, 24, 24, 32];
   return {
     name: op === "max" ? "maxPool" : "avgPool",
     cases: cases(op),
+    // Images of more than 16384 floats (x, and dy with 23x23 outputs) do not fit one uniform window:
+    // the storage path.
+    examples: [described({
+      xs: [op === "max" ? fillDistinct(big, rng) : fill(big, uniform(-2, 2), rng)],
+      params: { filterSize: [2, 2], strides: [1, 1], pad: "valid" },
+      seed: 3,
+    })],
+    gradElements: 24,
     gpu: ([x], p) => (op === "max" ? poolOps.maxPool : poolOps.avgPool)(x, p.filterSize, p.strides, p.pad),
     ref: ([x], p) => pool(op, x, p),
     forwardTol: ({ case: c }) =>
@@ -111,11 +121,17 @@ Deno.test("pool shape errors name the problem", () =>
   tidy(() => {
     const x = fillTensor([2, 4, 4, 3], 1);
     const cases: [() => unknown, RegExp][] = [
-      [() => poolOps.maxPool(x, 5, 1, "valid"), /maxPool: the height of the window \(5\) is larger than the input's \(4\)/],
+      [
+        () => poolOps.maxPool(x, 5, 1, "valid"),
+        /maxPool: the height of the window \(5\) is larger than the input's \(4\)/,
+      ],
       [() => poolOps.avgPool(x, [2, 6], 1, "valid"), /avgPool: the width of the window \(6\) is larger/],
       [() => poolOps.maxPool(x, 2, 0, "valid"), /maxPool: strides must be a positive integer.*got 0/],
       [() => poolOps.avgPool(x, 0, 1, "same"), /avgPool: filterSize must be a positive integer.*got 0/],
-      [() => poolOps.maxPool(fillTensor([4, 4, 3], 1), 2, 2, "valid"), /maxPool: x must be rank 4, got rank 3/],
+      [
+        () => poolOps.maxPool(fillTensor([4, 4, 3], 1), 2, 2, "valid"),
+        /maxPool: x must be rank 4, got rank 3/,
+      ],
     ];
     for (const [f, message] of cases) {
       const error = assertThrows(f, ShapeError);

@@ -89,6 +89,9 @@ export {
 } from "./src/ops/elementwise.ts";
 export { fusedMatMul, type FusedMatMulConfig, matMul } from "./src/ops/matmul.ts";
 export type { FusedActivation } from "./shaders/matmul.ts";
+export { conv2d, type FusedConv2DConfig, fusedConv2d, type Padding } from "./src/ops/conv.ts";
+export { avgPool, maxPool } from "./src/ops/pool.ts";
+export { dropout } from "./src/ops/dropout.ts";
 export { argMax, argMin, max, mean, min, sum } from "./src/ops/reduce.ts";
 export { logSoftmax, softmax } from "./src/ops/softmax.ts";
 export { cast, oneHot, reshape, transpose } from "./src/ops/transform.ts";

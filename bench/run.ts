@@ -1,10 +1,12 @@
 /**
  * `deno task bench`: the adapter, matMul GFLOP/s at 256/512/1024, and one
- * 784-128-10 MLP training step at batch 128.
+ * 784-128-10 MLP training step at batch 128; conv2d forward/backward on
+ * the Keras MNIST CNN's layers and one training step of that CNN (Adam).
  */
 import { ready } from "../src/gpu/runtime.ts";
 import { matMulGflops } from "./matmul_bench.ts";
 import { mlpStep } from "./mlp_bench.ts";
+import { cnnStepLine, convTable } from "./conv_bench.ts";
 
 const rt = await ready();
 const info = rt.ctx.adapterInfo;
@@ -21,3 +23,5 @@ console.log(
   `MLP 784-128-10 training step, batch 128, SGD: ${t.msPerStep.toFixed(2)} ms/step, ` +
     `${Math.round(t.samplesPerSecond)} samples/s, ${t.submitsPerStep} submit(s)/step`,
 );
+for (const line of await convTable()) console.log(line);
+console.log(await cnnStepLine());

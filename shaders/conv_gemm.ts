@@ -15,7 +15,9 @@
  * reused by every row, sits in up to UBOS 64 KiB uniform blocks ("packed":
  * block b holds khw in [b·KB, (b+1)·KB) as [khw][i][o'], o' over a chunk of OC
  * output columns), and each invocation keeps TM rows × OC columns in
- * registers, loading each input value once for OC multiply-adds.
+ * registers, loading each input value once for OC multiply-adds. Where whole
+ * images of the input fit 64 KiB ("band"), the input too is read through
+ * uniform windows, one dispatch per few windows.
  * No workgroup memory, no barriers.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";

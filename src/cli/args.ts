@@ -343,8 +343,8 @@ Options:
   --resume DIR              continue the run in DIR from its last completed epoch
   --limit N                 use only the first N training examples (and at most N test examples):
                             quick trials
-  --data-dir DIR            where datasets are cached (default $XDG_CACHE_HOME/webgpu-deep-learning or
-                            ~/.cache/webgpu-deep-learning)
+  --data-dir DIR            where datasets are cached (default ~/.cache/webgpu-deep-learning;
+                            $XDG_CACHE_HOME/webgpu-deep-learning where deno may read XDG_CACHE_HOME)
   --no-download             never use the network: only the cache and installed npm packages
   -h, --help                this text
 

@@ -176,13 +176,8 @@ async function train(
     const of = totalBytes ? ` of ${(totalBytes / 1e6).toFixed(1)} MB` : " MB";
     say(`  downloading ${url}: ${(receivedBytes / 1e6).toFixed(1)}${of}`);
   });
-  const n = (split: { x: wg.HostData } | null) => split?.x.shape[0] ?? 0;
-  say(
-    `${options.dataset}: ${n(data.train)} training, ${n(data.validation)} validation, ${
-      n(data.test)
-    } test examples ` +
-      `(${data.source})`,
-  );
+  const sizes = `${n(data.train)} training, ${n(data.validation)} validation, ${n(data.test)} test examples`;
+  say(`${options.dataset}: ${sizes} (${data.source})`);
   if (data.note) say(`  note: ${data.note}`);
   if (stop.requested) return stopped(say, runDir, state, null);
 
@@ -191,11 +186,10 @@ async function train(
     : createModel(options, { inputShape: data.inputShape, classes: data.classNames.length });
   try {
     model.summary(undefined, undefined, say);
+    const limit = options.limit !== null ? `, limit ${options.limit}` : "";
+    const epochs = plural(options.epochs, "epoch");
     say(
-      `Training: ${options.optimizer} lr ${options.lr}, batch ${options.batchSize}, ${
-        plural(options.epochs, "epoch")
-      }, ` +
-        `seed ${options.seed}${options.limit !== null ? `, limit ${options.limit}` : ""}`,
+      `Training: ${options.optimizer} lr ${options.lr}, batch ${options.batchSize}, ${epochs}, seed ${options.seed}${limit}`,
     );
     say(`Run directory: ${runDir}`);
     if (resumeFrom) say(`Resuming after epoch ${state.epochsDone} (checkpoint ${resumeFrom.dir})`);

@@ -1,8 +1,11 @@
 /**
  * Ctrl-C (SIGINT) and SIGTERM during training: the first asks training to stop
  * after the current step (the run then keeps its last checkpoint and says how
- * to resume); a second quits at once with status 130.
+ * to resume); a second (a second or more later) quits at once with status 130.
  */
+
+/** Signals this soon after the first are the same Ctrl-C, delivered twice (see #request). */
+const ECHO_MS = 1000;
 
 /** A stop asked for by a signal or an AbortSignal. */
 export class StopRequest {
@@ -13,6 +16,7 @@ export class StopRequest {
   readonly #say: (text: string) => void;
   readonly #listeners: [Deno.Signal, () => void][] = [];
   readonly #abort: AbortSignal | undefined;
+  #firstAt = 0;
   readonly #onAbort = () => this.#request("Stop requested");
 
   /**
@@ -36,11 +40,16 @@ export class StopRequest {
   }
 
   #request(what: string): void {
+    // NOTE: under `deno task` one Ctrl-C arrives twice: the terminal signals the whole process group, and
+    // the task runner forwards its own copy. A repeat within a second is that echo, not a second press.
+    const now = performance.now();
+    if (this.requested && now - this.#firstAt < ECHO_MS) return;
     if (this.requested) {
       this.#say(`\n${what} again: quitting now; the last checkpoint is kept.`);
       Deno.exit(130);
     }
     this.requested = true;
+    this.#firstAt = now;
     this.#say(`\n${what}: stopping after the current step (press Ctrl-C again to quit at once)...`);
     this.onStop?.();
   }

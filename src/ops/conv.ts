@@ -143,12 +143,13 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
   return record(y, inputs, (dy, [x, filter, y]) => {
     // dz = act'(y)·dy (NOTE: the fusable activations' derivatives need only y, see ops/matmul.ts).
     // dW = colsᵀ·dz and dbias = Σₘ dz: one implicit GEMM; dx = col2im(dz·Wᵀ): a transposed implicit GEMM.
-    // dz is formed inside the filter gradient's kernel when nothing else needs it (a first layer),
-    // else once, for both (the filter gradient's invocations would each recompute it).
+    // dz is formed inside the filter gradient's kernel when nothing else needs it and few invocations
+    // share a row there (C ≤ 2: one invocation covers every kernel position, as in a first layer);
+    // else once, for all (otherwise each (position, channel block) invocation would recompute it).
     const dy2 = dy.view([M, F]);
     const y2 = y.view([M, F]);
     const act = activation === "linear" ? undefined : activation;
-    const dz = act && !needDx
+    const dz = act && !needDx && C <= 2
       ? undefined
       : act
       ? windowedActivationGrad(act, y2, dy2, alpha) ?? activationGrad(act, y2, dy2, alpha)

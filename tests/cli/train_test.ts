@@ -10,6 +10,7 @@ import "../_helpers/gpu.ts";
 import { loadLayersModel } from "../../mod.ts";
 import { EXIT, main, type MainIO } from "../../src/cli/run.ts";
 import { decodeSafetensors } from "../../src/io/safetensors.ts";
+import { cifarFile } from "../datasets/_fixtures.ts";
 import { assertWellFormedXml, polylinePoints } from "./_svg.ts";
 
 /** Runs the CLI in-process; returns its exit status and what it printed. */
@@ -40,8 +41,18 @@ async function checkpoints(run: string): Promise<string[]> {
 }
 
 const tmp = await Deno.makeTempDir({ prefix: "train_cli_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
 /** xor, 4 steps of one example per epoch (so the shuffled order matters), seeded. */
 const XOR = ["xor", "--batch-size", "1", "--seed", "7", "--lr", "0.05"];
+/** The uninterrupted 4-epoch run the resumed ones must reproduce (run once, by whichever test asks first). */
+let wholeRun: Promise<string> | undefined;
+function whole(): Promise<string> {
+  return wholeRun ??= (async () => {
+    const { code, text } = await train([...XOR, "--epochs", "4", "--out", `${tmp}/whole`]);
+    assertEquals(code, EXIT.ok, text);
+    return `${tmp}/whole`;
+  })();
+}
 
 Deno.test("xor end to end: progress, test accuracy, and the run directory's files", async () => {
   const out = `${tmp}/xor`;
@@ -86,8 +97,7 @@ Deno.test("the perceptron learns AND; a run directory that holds a run is not ov
 });
 
 Deno.test("stop after epoch 2 of 4, then --resume: a loadable checkpoint, and the uninterrupted run's result", async () => {
-  const whole = `${tmp}/whole`, parts = `${tmp}/parts`;
-  assertEquals((await train([...XOR, "--epochs", "4", "--out", whole])).code, EXIT.ok);
+  const parts = `${tmp}/parts`;
 
   const stop = new AbortController();
   const stopped = await train([...XOR, "--epochs", "4", "--out", parts], {
@@ -109,11 +119,10 @@ Deno.test("stop after epoch 2 of 4, then --resume: a loadable checkpoint, and th
   assertEquals(resumed.code, EXIT.ok, resumed.text);
   assertStringIncludes(resumed.text, "Resuming after epoch 2");
   assert(!resumed.text.includes("Epoch 2/4"), "epochs 1 and 2 are not trained again");
-  assertEquals(await weightsOf(parts), await weightsOf(whole));
-  assertEquals(
-    (await readJson(`${parts}/history.json`)).history,
-    (await readJson(`${whole}/history.json`)).history,
-  );
+  const reference = await whole();
+  assertEquals(await weightsOf(parts), await weightsOf(reference));
+  const history = async (dir: string) => (await readJson(`${dir}/history.json`)).history;
+  assertEquals(await history(parts), await history(reference));
 });
 
 Deno.test("2 epochs, then --resume --epochs 4, equals 4 epochs; a stop inside an epoch drops that epoch", async () => {
@@ -121,7 +130,7 @@ Deno.test("2 epochs, then --resume --epochs 4, equals 4 epochs; a stop inside an
   assertEquals((await train([...XOR, "--epochs", "2", "--out", twoPlusTwo])).code, EXIT.ok);
   const more = await train(["--resume", twoPlusTwo, "--epochs", "4"]);
   assertEquals(more.code, EXIT.ok, more.text);
-  assertEquals(await weightsOf(twoPlusTwo), await weightsOf(`${tmp}/whole`));
+  assertEquals(await weightsOf(twoPlusTwo), await weightsOf(await whole()));
 
   // Stop during the first step of epoch 3: that partial epoch is not recorded, and resuming redoes it.
   const stop = new AbortController();
@@ -142,7 +151,7 @@ Deno.test("2 epochs, then --resume --epochs 4, equals 4 epochs; a stop inside an
   assertStringIncludes(writer.text, "(epoch stopped after 1/4 steps)");
   assertStringIncludes(writer.text, "Stopped after 2 of 4 epochs.");
   assertEquals((await train(["--resume", midEpoch])).code, EXIT.ok);
-  assertEquals(await weightsOf(midEpoch), await weightsOf(`${tmp}/whole`));
+  assertEquals(await weightsOf(midEpoch), await weightsOf(await whole()));
 });
 
 Deno.test("Ctrl-C (SIGINT) in a real process: it stops, keeps a checkpoint, exits 130 and says how to resume", async () => {
@@ -188,6 +197,36 @@ Deno.test("Ctrl-C (SIGINT) in a real process: it stops, keeps a checkpoint, exit
   model.dispose();
 });
 
-Deno.test("cleanup", async () => {
-  await Deno.remove(tmp, { recursive: true });
+Deno.test("an image dataset: cifar10 from files in --data-dir, validation split, 10x10 confusion", async () => {
+  // 5 x 12 training and 10 test images in CIFAR-10's binary format, labels 0-9 in turn.
+  const dataDir = `${tmp}/data`, batches = `${dataDir}/cifar-10/cifar-10-batches-bin`;
+  await Deno.mkdir(batches, { recursive: true });
+  const labels = (n: number) => Array.from({ length: n }, (_, i) => i % 10);
+  for (let b = 1; b <= 5; b++) {
+    await Deno.writeFile(`${batches}/data_batch_${b}.bin`, cifarFile(labels(12), 12 * b));
+  }
+  await Deno.writeFile(`${batches}/test_batch.bin`, cifarFile(labels(10), 0));
+  const out = `${tmp}/cifar`;
+  // The MLP: the first CNN steps on a new input shape compile kernels for tens of seconds on llvmpipe.
+  const args = [
+    "cifar10",
+    "--model",
+    "mlp",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "16",
+    "--data-dir",
+    dataDir,
+    "--no-download",
+  ];
+  const { code, text } = await train([...args, "--out", out]);
+  assertEquals(code, EXIT.ok, text);
+  assertStringIncludes(text, "cifar10: 54 training, 6 validation, 10 test examples");
+  assertMatch(text, /^4\/4 \[=+\] .* - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}(e[+-]\d\d)?$/m);
+  const report = await Deno.readTextFile(`${out}/report.txt`);
+  assertMatch(report, /^0 airplane +(\d+ +){10}/m);
+  assertMatch(report, /^9 truck +(\d+ +){10}/m);
+  const svg = await Deno.readTextFile(`${out}/curves.svg`);
+  assertEquals(polylinePoints(svg, "val accuracy").length, 2);
 });

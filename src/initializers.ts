@@ -87,12 +87,34 @@ export function computeFans(shape: Shape): [fanIn: number, fanOut: number] {
   return [receptive * shape[shape.length - 2], receptive * shape[shape.length - 1]];
 }
 
-/** Zeros (Keras `Zeros`). @returns The initializer. */
+/**
+ * Zeros (Keras `Zeros`). @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const w = wg.initializers.zeros().apply([2, 2]);
+ * assertEquals(Array.from(await w.data()), [0, 0, 0, 0]);
+ * ```
+ */
 export function zeros(): Initializer {
   return new Init("Zeros", {}, (shape, dtype) => fill(shape, 0, dtype));
 }
 
-/** Ones (Keras `Ones`). @returns The initializer. */
+/**
+ * Ones (Keras `Ones`). @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const w = wg.initializers.ones().apply([3]);
+ * assertEquals(Array.from(await w.data()), [1, 1, 1]);
+ * ```
+ */
 export function ones(): Initializer {
   return new Init("Ones", {}, (shape, dtype) => fill(shape, 1, dtype));
 }
@@ -101,6 +123,15 @@ export function ones(): Initializer {
  * Every element `value` (Keras `Constant`, default 0).
  * @param args `{ value }`.
  * @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const b = wg.initializers.constant({ value: 0.1 }).apply([2]);
+ * assertEquals(Array.from(await b.data()), [0.1, 0.1].map(Math.fround));
+ * ```
  */
 export function constant({ value = 0 }: { value?: number } = {}): Initializer {
   checkNumber("constant", "value", value);
@@ -134,6 +165,16 @@ export function randomNormal({ mean = 0, stddev = 0.05, seed }: RandomNormalArgs
  * Normal values redrawn until within 2 stddev of the mean (Keras `TruncatedNormal`).
  * @param args `{ mean, stddev, seed }`; stddev is that of the normal before truncation.
  * @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const init = wg.initializers.truncatedNormal({ stddev: 0.1, seed: 1 });
+ * const w = await init.apply([64, 32]).data(); // a dense kernel: fanIn 64, fanOut 32
+ * assert(w.every((v) => Math.abs(v) <= 0.2)); // cut at 2 stddev
+ * ```
  */
 export function truncatedNormal({ mean = 0, stddev = 0.05, seed }: RandomNormalArgs = {}): Initializer {
   checkNumber("truncatedNormal", "mean", mean);
@@ -145,6 +186,16 @@ export function truncatedNormal({ mean = 0, stddev = 0.05, seed }: RandomNormalA
  * Uniform values in [minval, maxval), by default [-0.05, 0.05).
  * @param args `{ minval, maxval, seed }`.
  * @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const init = wg.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 1 });
+ * const w = await init.apply([64, 32]).data(); // a dense kernel: fanIn 64, fanOut 32
+ * assert(w.every((v) => v >= -0.5 && v < 0.5));
+ * ```
  */
 export function randomUniform({ minval = -0.05, maxval = 0.05, seed }: RandomUniformArgs = {}): Initializer {
   checkNumber("randomUniform", "minval", minval);
@@ -160,37 +211,126 @@ export function randomUniform({ minval = -0.05, maxval = 0.05, seed }: RandomUni
  *
  * @param args `{ scale, mode, distribution, seed }`.
  * @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const init = wg.initializers.varianceScaling({ scale: 1, mode: "fanIn", distribution: "uniform", seed: 1 });
+ * const w = await init.apply([64, 32]).data(); // a dense kernel: fanIn 64, fanOut 32
+ * const limit = Math.sqrt(3 / 64); // U(-√(3s), √(3s)), s = 1 / fanIn
+ * assert(w.every((v) => Math.abs(v) <= limit));
+ * ```
  */
 export function varianceScaling(args: VarianceScalingArgs = {}): Initializer {
   return scaled("VarianceScaling", args, true);
 }
 
-/** Glorot/Xavier uniform: VarianceScaling(1, fan_avg, uniform). @param args `{ seed }`. @returns The initializer. */
+/**
+ * Glorot/Xavier uniform: VarianceScaling(1, fan_avg, uniform). @param args `{ seed }`. @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const init = wg.initializers.glorotUniform({ seed: 1 });
+ * const w = await init.apply([64, 32]).data(); // a dense kernel: fanIn 64, fanOut 32
+ * const limit = Math.sqrt(6 / (64 + 32));
+ * assert(w.every((v) => Math.abs(v) <= limit));
+ * ```
+ */
 export function glorotUniform({ seed }: SeedArgs = {}): Initializer {
   return scaled("GlorotUniform", { scale: 1, mode: "fan_avg", distribution: "uniform", seed });
 }
 
-/** Glorot/Xavier normal: VarianceScaling(1, fan_avg, truncated_normal). @param args `{ seed }`. @returns The initializer. */
+/**
+ * Glorot/Xavier normal: VarianceScaling(1, fan_avg, truncated_normal). @param args `{ seed }`. @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const init = wg.initializers.glorotNormal({ seed: 1 });
+ * const w = await init.apply([64, 32]).data(); // a dense kernel: fanIn 64, fanOut 32
+ * const sigma = Math.sqrt(2 / (64 + 32)) / 0.87962566103423978;
+ * assert(w.every((v) => Math.abs(v) <= 2 * sigma + 1e-6)); // truncated at 2σ
+ * ```
+ */
 export function glorotNormal({ seed }: SeedArgs = {}): Initializer {
   return scaled("GlorotNormal", { scale: 1, mode: "fan_avg", distribution: "truncated_normal", seed });
 }
 
-/** He normal: VarianceScaling(2, fan_in, truncated_normal). @param args `{ seed }`. @returns The initializer. */
+/**
+ * He normal: VarianceScaling(2, fan_in, truncated_normal). @param args `{ seed }`. @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const init = wg.initializers.heNormal({ seed: 1 });
+ * const w = await init.apply([64, 32]).data(); // a dense kernel: fanIn 64, fanOut 32
+ * const sigma = Math.sqrt(2 / 64) / 0.87962566103423978;
+ * assert(w.every((v) => Math.abs(v) <= 2 * sigma + 1e-6)); // truncated at 2σ
+ * ```
+ */
 export function heNormal({ seed }: SeedArgs = {}): Initializer {
   return scaled("HeNormal", { scale: 2, mode: "fan_in", distribution: "truncated_normal", seed });
 }
 
-/** He uniform: VarianceScaling(2, fan_in, uniform). @param args `{ seed }`. @returns The initializer. */
+/**
+ * He uniform: VarianceScaling(2, fan_in, uniform). @param args `{ seed }`. @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const init = wg.initializers.heUniform({ seed: 1 });
+ * const w = await init.apply([64, 32]).data(); // a dense kernel: fanIn 64, fanOut 32
+ * const limit = Math.sqrt(6 / 64);
+ * assert(w.every((v) => Math.abs(v) <= limit));
+ * ```
+ */
 export function heUniform({ seed }: SeedArgs = {}): Initializer {
   return scaled("HeUniform", { scale: 2, mode: "fan_in", distribution: "uniform", seed });
 }
 
-/** LeCun normal: VarianceScaling(1, fan_in, truncated_normal). @param args `{ seed }`. @returns The initializer. */
+/**
+ * LeCun normal: VarianceScaling(1, fan_in, truncated_normal). @param args `{ seed }`. @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const init = wg.initializers.leCunNormal({ seed: 1 });
+ * const w = await init.apply([64, 32]).data(); // a dense kernel: fanIn 64, fanOut 32
+ * const sigma = Math.sqrt(1 / 64) / 0.87962566103423978;
+ * assert(w.every((v) => Math.abs(v) <= 2 * sigma + 1e-6)); // truncated at 2σ
+ * ```
+ */
 export function leCunNormal({ seed }: SeedArgs = {}): Initializer {
   return scaled("LeCunNormal", { scale: 1, mode: "fan_in", distribution: "truncated_normal", seed });
 }
 
-/** LeCun uniform: VarianceScaling(1, fan_in, uniform). @param args `{ seed }`. @returns The initializer. */
+/**
+ * LeCun uniform: VarianceScaling(1, fan_in, uniform). @param args `{ seed }`. @returns The initializer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const init = wg.initializers.leCunUniform({ seed: 1 });
+ * const w = await init.apply([64, 32]).data(); // a dense kernel: fanIn 64, fanOut 32
+ * const limit = Math.sqrt(3 / 64);
+ * assert(w.every((v) => Math.abs(v) <= limit));
+ * ```
+ */
 export function leCunUniform({ seed }: SeedArgs = {}): Initializer {
   return scaled("LeCunUniform", { scale: 1, mode: "fan_in", distribution: "uniform", seed });
 }

@@ -32,7 +32,20 @@ export class Storage {
 const live = { tensors: 0, bytes: 0 };
 let nextId = 0;
 
-/** A multi-dimensional array on the GPU. Create one with `wg.tensor()`; free it with `dispose()` or `wg.tidy()`. */
+/**
+ * A multi-dimensional array on the GPU. Create one with `wg.tensor()`; free it with `dispose()` or `wg.tidy()`.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const t = wg.tensor([[1, 2], [3, 4]]);
+ * assertEquals([t.shape, t.dtype, t.size, t.rank], [[2, 2], "float32", 4, 2]);
+ * assertEquals(await t.array(), [[1, 2], [3, 4]]); // reading back is async
+ * t.dispose();
+ * ```
+ */
 export class Tensor {
   /** Unique id, for debugging and the gradient tape. */
   readonly id = nextId++;
@@ -144,7 +157,21 @@ export class Tensor {
 /** Trainable and other variables by name, as `variableGrads` finds them. */
 const variables = new Map<string, Variable>();
 
-/** A mutable tensor holding model state; `tidy` never disposes it. */
+/**
+ * A mutable tensor holding model state; `tidy` never disposes it.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const v = wg.variable(wg.zeros([2]), true, "v_doc");
+ * v.assign(wg.add(v, 1)); // in place: the same variable, new values
+ * assertEquals(Array.from(await v.data()), [1, 1]);
+ * assertEquals(v.name, "v_doc");
+ * v.dispose();
+ * ```
+ */
 export class Variable extends Tensor {
   /** Unique among live variables; the key of its gradient in `variableGrads`. */
   readonly name: string;
@@ -241,6 +268,21 @@ export type TensorContainer =
 /**
  * Runs `fn` and disposes every tensor it created, except those it returns
  * (found inside arrays and plain objects) and those kept with `keep`.
+ *
+ * @param fn The function to run; synchronous (an async function would end the scope at its first await).
+ * @returns What `fn` returns, its tensors kept alive.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const before = wg.memory().numTensors;
+ * const y = wg.tidy(() => wg.add(wg.mul(wg.tensor([1, 2]), 2), 1)); // the intermediates are freed
+ * assertEquals(wg.memory().numTensors, before + 1);
+ * assertEquals(Array.from(await y.data()), [3, 5]);
+ * y.dispose();
+ * ```
  */
 export function tidy<T extends TensorContainer>(fn: () => T): T {
   scopes.push(new Set());
@@ -276,7 +318,26 @@ export function collectTensors(value: unknown, into: Set<Tensor>): void {
   }
 }
 
-/** Marks a tensor so that no enclosing `tidy` disposes it; returns it. */
+/**
+ * Marks a tensor so that no enclosing `tidy` disposes it; returns it.
+ *
+ * @param t The tensor to keep.
+ * @returns `t` itself.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const saved: wg.Tensor[] = [];
+ * wg.tidy(() => {
+ *   saved.push(wg.keep(wg.tensor([1, 2]))); // not returned, but kept
+ *   wg.neg(saved[0]); // an intermediate: freed when the tidy ends
+ * });
+ * assertEquals(Array.from(await saved[0].data()), [1, 2]); // still alive
+ * saved[0].dispose();
+ * ```
+ */
 export function keep<T extends Tensor>(t: T): T {
   t.kept = true;
   return t;
@@ -294,7 +355,24 @@ export interface MemoryInfo {
   numGPUBytes: number;
 }
 
-/** Reports live tensors and GPU buffers. */
+/**
+ * Reports live tensors and GPU buffers.
+ *
+ * @returns `{ numTensors, numBytes }` of live tensors, as in TensorFlow.js, and the GPU buffer pool's counts.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const before = wg.memory();
+ * const t = wg.zeros([256]);
+ * assertEquals(wg.memory().numTensors, before.numTensors + 1);
+ * assertEquals(wg.memory().numBytes, before.numBytes + 1024);
+ * t.dispose();
+ * assertEquals(wg.memory().numTensors, before.numTensors);
+ * ```
+ */
 export function memory(): MemoryInfo {
   const pool = runtime().pool.stats();
   return {

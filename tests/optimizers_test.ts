@@ -137,7 +137,9 @@ Deno.test("optimizer state round-trips through getWeights/setWeights", async () 
   );
   assertEquals(saved.map((w) => w.name), ["iter", "opt_test_rt/m", "opt_test_rt/v"]);
   const second = wg.train.adam(0.1);
-  await second.setWeights(saved.map(({ name, values }) => ({ name, tensor: wg.tensor(values, name === "iter" ? [] : [2]) })));
+  await second.setWeights(
+    saved.map(({ name, values }) => ({ name, tensor: wg.tensor(values, name === "iter" ? [] : [2]) })),
+  );
   assertEquals(second.iterations, 3);
   // The same state applied to the same weights must give the same step.
   const start = wg.tensor([...await a.data()]);

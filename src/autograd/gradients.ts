@@ -64,17 +64,61 @@ function requireAll(grads: (Tensor | null)[]): Tensor[] {
 // disposed if it was created here, and left alone if f returned a tensor from
 // outside (its input, a constant).
 
-/** Returns x ↦ df/dx for f of one tensor (dy defaults to ones). */
+/**
+ * Returns x ↦ df/dx for f of one tensor (dy defaults to ones).
+ *
+ * @param f A function of one tensor, returning a tensor (a scalar for a plain gradient; otherwise `dy` weights the outputs).
+ * @returns A function `(x, dy?) => df/dx`, of x's shape; `dy` defaults to ones.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const dx = wg.grad((x) => wg.sum(wg.square(x)))(wg.tensor([1, 2, 3])); // d/dx Σx² = 2x
+ * assertEquals(Array.from(await dx.data()), [2, 4, 6]);
+ * ```
+ */
 export function grad(f: (x: Tensor) => Tensor): (x: Tensor, dy?: Tensor) => Tensor {
   return (x, dy) => tidy(() => requireAll(gradients(() => f(x), [x], dy).grads)[0]);
 }
 
-/** Returns xs ↦ [df/dx₀, df/dx₁, ...] for f of several tensors. */
+/**
+ * Returns xs ↦ [df/dx₀, df/dx₁, ...] for f of several tensors.
+ *
+ * @param f A function of several tensors, returning a tensor.
+ * @returns A function `(xs, dy?) => [df/dx₀, df/dx₁, ...]`.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const [da, db] = wg.grads((a, b) => wg.sum(wg.mul(a, b)))([wg.tensor([2, 3]), wg.tensor([5, 7])]);
+ * assertEquals(Array.from(await da.data()), [5, 7]); // d(a·b)/da = b
+ * assertEquals(Array.from(await db.data()), [2, 3]);
+ * ```
+ */
 export function grads(f: (...xs: Tensor[]) => Tensor): (xs: Tensor[], dy?: Tensor) => Tensor[] {
   return (xs, dy) => tidy(() => requireAll(gradients(() => f(...xs), xs, dy).grads));
 }
 
-/** Like `grad`, but also returns f(x). */
+/**
+ * Like `grad`, but also returns f(x).
+ *
+ * @param f A function of one tensor, returning a tensor (a scalar for a plain gradient; otherwise `dy` weights the outputs).
+ * @returns A function `(x, dy?) => { value, grad }`: f(x) and df/dx.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const { value, grad } = wg.valueAndGrad((x) => wg.sum(wg.square(x)))(wg.tensor([3, 4]));
+ * assertEquals(Array.from(await value.data()), [25]);
+ * assertEquals(Array.from(await grad.data()), [6, 8]);
+ * ```
+ */
 export function valueAndGrad(
   f: (x: Tensor) => Tensor,
 ): (x: Tensor, dy?: Tensor) => { value: Tensor; grad: Tensor } {
@@ -85,7 +129,24 @@ export function valueAndGrad(
     });
 }
 
-/** Like `grads`, but also returns f(xs). */
+/**
+ * Like `grads`, but also returns f(xs).
+ *
+ * @param f A function of several tensors, returning a tensor.
+ * @returns A function `(xs, dy?) => { value, grads }`: f(...xs) and its gradient for each input.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const f = (a: wg.Tensor, n: wg.Tensor) => wg.mul(a, n); // the price of n apples at a each
+ * const { value, grads } = wg.valueAndGrads(f)([wg.scalar(100), wg.scalar(2)]);
+ * assertEquals(Array.from(await value.data()), [200]);
+ * assertEquals(Array.from(await grads[0].data()), [2]); // d/da = n
+ * assertEquals(Array.from(await grads[1].data()), [100]); // d/dn = a
+ * ```
+ */
 export function valueAndGrads(
   f: (...xs: Tensor[]) => Tensor,
 ): (xs: Tensor[], dy?: Tensor) => { value: Tensor; grads: Tensor[] } {
@@ -101,6 +162,22 @@ export function valueAndGrads(
  * default), keyed by variable name. As in TensorFlow.js, non-trainable
  * variables are skipped even when listed (so freezing a layer holds), and
  * variables f does not use are left out.
+ *
+ * @param f A function of no arguments that returns a scalar loss computed from variables.
+ * @param variables The variables to differentiate by (default: every live one; non-trainable ones are skipped).
+ * @returns `{ value, grads }`: the loss and, keyed by variable name, its gradient for each variable f used.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const w = wg.variable(wg.tensor([1, -1]), true, "w_vg");
+ * const { value, grads } = wg.variableGrads(() => wg.sum(wg.square(w)));
+ * assertEquals(Array.from(await value.data()), [2]);
+ * assertEquals(Array.from(await grads.w_vg.data()), [2, -2]);
+ * w.dispose();
+ * ```
  */
 export function variableGrads(
   f: () => Tensor,

@@ -109,7 +109,7 @@ export function defaultsFor(dataset: DatasetName, model: ModelName): Defaults {
       validationSplit: 0,
     };
   }
-  const epochs = model === "cnn" ? (dataset === "cifar10" ? 20 : 12) : 10;
+  const epochs = model === "cnn" ? (dataset === "cifar10" ? 20 : 12) : 15;
   return { epochs, batchSize: 128, optimizer: "adam", lr: 1e-3, validationSplit: 0.1 };
 }
 
@@ -330,7 +330,8 @@ Options:
   --model NAME              cnn | mlp | perceptron
                               cnn: Conv2D(32,3,relu) MaxPool2 Conv2D(64,3,relu) MaxPool2 Flatten
                                    Dropout(0.5) Dense(softmax) (the Keras MNIST example)
-                              mlp: images: Flatten Dense(128,relu) Dense(10,softmax) (784-128-10 on MNIST);
+                              mlp: images: Flatten Dense(128,relu) Dropout(0.2) Dense(10,softmax)
+                                   (784-128-10 on MNIST);
                                    gates: Dense(8,relu) Dense(1,sigmoid)
                               perceptron: one Dense(1,sigmoid) unit (gates only; it cannot learn xor)
   --epochs N                epochs to train (with --resume: the total to train to)

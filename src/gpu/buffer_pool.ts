@@ -34,6 +34,8 @@ export class BufferPool {
   #pending: GPUBuffer[] = [];
   #pendingBytes = 0;
   #stats: PoolStats = { numBuffers: 0, numBytes: 0, numBytesInUse: 0 };
+  /** Incremented by every `trim()`: bind groups made before it may name destroyed buffers. */
+  generation = 0;
 
   constructor(device: GPUDevice) {
     this.#device = device;
@@ -78,6 +80,7 @@ export class BufferPool {
   /** Destroys every free buffer (not those in use). */
   trim(): void {
     this.recycle();
+    this.generation++;
     for (const list of this.#free.values()) {
       for (const buffer of list) {
         this.#stats.numBuffers--;

@@ -66,7 +66,20 @@ export function formatSymbolicShape(shape: SymbolicShape): string {
   return `(${dims.join(", ")}${dims.length === 1 ? "," : ""})`;
 }
 
-/** A building block of a model: weights, a forward computation and its output shape. */
+/**
+ * A building block of a model: weights, a forward computation and its output shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const dense: wg.Layer = wg.layers.dense({ units: 3, inputShape: [4] });
+ * const y = dense.apply(wg.ones([2, 4])); // builds the weights on first use: kernel [4, 3], bias [3]
+ * assertEquals(y.shape, [2, 3]);
+ * assertEquals(dense.countParams(), 4 * 3 + 3);
+ * ```
+ */
 export abstract class Layer {
   /** The Keras class name stored in model.json, e.g. "Dense". */
   abstract readonly className: string;

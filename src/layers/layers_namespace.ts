@@ -91,6 +91,17 @@ export function conv2d(args: Conv2DLayerArgs): Conv2D {
  *
  * @param args `poolSize`, `strides`, `padding`.
  * @returns The layer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const model = wg.sequential({
+ *   layers: [wg.layers.maxPooling2d({ poolSize: 2, inputShape: [28, 28, 8] })],
+ * });
+ * assertEquals(model.outputShape, [null, 14, 14, 8]);
+ * ```
  */
 export function maxPooling2d(args: Pooling2DLayerArgs = {}): MaxPooling2D {
   return new MaxPooling2D(args);
@@ -101,6 +112,16 @@ export function maxPooling2d(args: Pooling2DLayerArgs = {}): MaxPooling2D {
  *
  * @param args `poolSize`, `strides`, `padding`.
  * @returns The layer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const pool = wg.layers.averagePooling2d({ poolSize: 2 });
+ * const y = pool.apply(wg.tensor([1, 2, 3, 4], [1, 2, 2, 1])); // one 2x2 window
+ * assertEquals(Array.from(await y.data()), [2.5]);
+ * ```
  */
 export function averagePooling2d(args: Pooling2DLayerArgs = {}): AveragePooling2D {
   return new AveragePooling2D(args);
@@ -111,6 +132,17 @@ export function averagePooling2d(args: Pooling2DLayerArgs = {}): AveragePooling2
  *
  * @param args Common layer options (`inputShape`, `name`).
  * @returns The layer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const model = wg.sequential({
+ *   layers: [wg.layers.flatten({ inputShape: [28, 28, 1] })],
+ * });
+ * assertEquals(model.outputShape, [null, 784]);
+ * ```
  */
 export function flatten(args: LayerArgs = {}): Flatten {
   return new Flatten(args);
@@ -121,6 +153,16 @@ export function flatten(args: LayerArgs = {}): Flatten {
  *
  * @param args `rate` in [0, 1), optional `seed`.
  * @returns The layer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const drop = wg.layers.dropout({ rate: 0.5 });
+ * const x = wg.ones([1, 4]);
+ * assertEquals(Array.from(await drop.apply(x).data()), [1, 1, 1, 1]); // outside fit: the identity
+ * ```
  */
 export function dropout(args: DropoutLayerArgs): Dropout {
   return new Dropout(args);
@@ -131,6 +173,16 @@ export function dropout(args: DropoutLayerArgs): Dropout {
  *
  * @param args `activation`.
  * @returns The layer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const softmax = wg.layers.activation({ activation: "softmax" });
+ * const p = await softmax.apply(wg.tensor([[0, 0]])).data();
+ * assertEquals(Array.from(p), [0.5, 0.5]);
+ * ```
  */
 export function activation(args: ActivationLayerArgs): Activation {
   return new Activation(args);
@@ -141,6 +193,17 @@ export function activation(args: ActivationLayerArgs): Activation {
  *
  * @param args `targetShape`.
  * @returns The layer.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const model = wg.sequential({
+ *   layers: [wg.layers.reshape({ targetShape: [28, 28, 1], inputShape: [784] })],
+ * });
+ * assertEquals(model.outputShape, [null, 28, 28, 1]);
+ * ```
  */
 export function reshape(args: ReshapeLayerArgs): Reshape {
   return new Reshape(args);

@@ -49,7 +49,30 @@ export interface TrainingParams {
   metrics: string[];
 }
 
-/** A callback class: fit calls `setModel` and `setParams` before `onTrainBegin`. */
+/**
+ * A callback class: fit calls `setModel` and `setParams` before `onTrainBegin`.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { Callback } from "./callbacks.ts"; // a type in mod.ts; pass a plain { onEpochEnd } object there
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const x = wg.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+ * const y = wg.tensor([[0], [1], [1], [0]]);
+ * class CountEpochs extends Callback {
+ *   epochs = 0;
+ *   onEpochEnd() {
+ *     this.epochs++;
+ *   }
+ * }
+ * const counter = new CountEpochs();
+ * const model = wg.sequential({ layers: [wg.layers.dense({ units: 1, inputShape: [2] })] });
+ * model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+ * await model.fit(x, y, { epochs: 3, verbose: 0, callbacks: [counter] });
+ * assertEquals(counter.epochs, 3);
+ * ```
+ */
 export class Callback {
   /** The model being trained (set by fit). */
   model: Sequential | null = null;
@@ -65,7 +88,23 @@ export class Callback {
   }
 }
 
-/** fit's result: the logs of every epoch, by key (`history.history.loss[epoch]`). */
+/**
+ * fit's result: the logs of every epoch, by key (`history.history.loss[epoch]`).
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const x = wg.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+ * const y = wg.tensor([[0], [1], [1], [0]]);
+ * const model = wg.sequential({ layers: [wg.layers.dense({ units: 1, inputShape: [2] })] });
+ * model.compile({ optimizer: "sgd", loss: "meanSquaredError", metrics: ["accuracy"] });
+ * const history: wg.History = await model.fit(x, y, { epochs: 3, verbose: 0 });
+ * assertEquals(history.epoch, [0, 1, 2]);
+ * assertEquals(Object.keys(history.history).sort(), ["accuracy", "loss"]);
+ * ```
+ */
 export class History extends Callback {
   /** The epochs run (0-based, from initialEpoch). */
   epoch: number[] = [];
@@ -202,7 +241,24 @@ export class EarlyStopping extends Callback {
   }
 }
 
-/** Keras's EarlyStopping: stop when `monitor` has not improved for `patience` epochs. */
+/**
+ * Keras's EarlyStopping: stop when `monitor` has not improved for `patience` epochs.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const x = wg.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+ * const y = wg.tensor([[0], [1], [1], [0]]);
+ * const model = wg.sequential({ layers: [wg.layers.dense({ units: 1, inputShape: [2] })] });
+ * model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+ * // Stop once the loss has not improved by 1 for 2 epochs: after epoch 3.
+ * const stop = wg.callbacks.earlyStopping({ monitor: "loss", minDelta: 1, patience: 2 });
+ * const history = await model.fit(x, y, { epochs: 100, verbose: 0, callbacks: [stop] });
+ * assertEquals(history.epoch.length, 3);
+ * ```
+ */
 export function earlyStopping(args?: EarlyStoppingArgs): EarlyStopping {
   return new EarlyStopping(args);
 }
@@ -296,7 +352,26 @@ export class ModelCheckpoint extends Callback {
   }
 }
 
-/** Keras's ModelCheckpoint: save the model every epoch, or only its best version. */
+/**
+ * Keras's ModelCheckpoint: save the model every epoch, or only its best version.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const x = wg.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+ * const y = wg.tensor([[0], [1], [1], [0]]);
+ * const model = wg.sequential({ layers: [wg.layers.dense({ units: 1, inputShape: [2] })] });
+ * model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+ * const dir = await Deno.makeTempDir();
+ * const save = wg.callbacks.modelCheckpoint({ filepath: `${dir}/epoch-{epoch}` });
+ * await model.fit(x, y, { epochs: 2, verbose: 0, callbacks: [save] });
+ * const again = await wg.loadLayersModel(`${dir}/epoch-2/model.json`);
+ * assertEquals(again.countParams(), 3);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export function modelCheckpoint(args: ModelCheckpointArgs): ModelCheckpoint {
   return new ModelCheckpoint(args);
 }

@@ -63,22 +63,83 @@ export function binaryAccuracy(yTrue: Tensor, yPred: Tensor): Tensor {
   return accuracyOf("binary", yTrue, yPred);
 }
 
-/** Per example, 1 where argMax(yPred) equals argMax(yTrue) (one-hot labels), else 0. */
+/**
+ * Per example, 1 where argMax(yPred) equals argMax(yTrue) (one-hot labels), else 0.
+ *
+ * @param yTrue The targets.
+ * @param yPred The model's outputs.
+ * @returns One value per example, [batch].
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const hits = wg.metrics.categoricalAccuracy(wg.tensor([[0, 1], [1, 0]]), wg.tensor([[0.2, 0.8], [0.3, 0.7]]));
+ * assertEquals(Array.from(await hits.data()), [1, 0]);
+ * ```
+ */
 export function categoricalAccuracy(yTrue: Tensor, yPred: Tensor): Tensor {
   return accuracyOf("categorical", yTrue, yPred);
 }
 
-/** Per example, 1 where argMax(yPred) equals the int32 class index yTrue, else 0. */
+/**
+ * Per example, 1 where argMax(yPred) equals the int32 class index yTrue, else 0.
+ *
+ * @param yTrue The targets.
+ * @param yPred The model's outputs.
+ * @returns One value per example, [batch].
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const labels = wg.tensor([1, 0], [2], "int32");
+ * const hits = wg.metrics.sparseCategoricalAccuracy(labels, wg.tensor([[0.2, 0.8], [0.3, 0.7]]));
+ * assertEquals(Array.from(await hits.data()), [1, 0]);
+ * ```
+ */
 export function sparseCategoricalAccuracy(yTrue: Tensor, yPred: Tensor): Tensor {
   return accuracyOf("sparse", yTrue, yPred);
 }
 
-/** Per example, the mean of (yPred - yTrue)² over the last axis. */
+/**
+ * Per example, the mean of (yPred - yTrue)² over the last axis.
+ *
+ * @param yTrue The targets.
+ * @param yPred The model's outputs.
+ * @returns One value per example, [batch].
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const e = wg.metrics.meanSquaredError(wg.tensor([[0, 0], [1, 1]]), wg.tensor([[1, 1], [1, 3]]));
+ * assertEquals(Array.from(await e.data()), [1, 2]);
+ * ```
+ */
 export function meanSquaredError(yTrue: Tensor, yPred: Tensor): Tensor {
   return mean(square(sub(yPred, yTrue)), -1);
 }
 
-/** Per example, the mean of |yPred - yTrue| over the last axis. */
+/**
+ * Per example, the mean of |yPred - yTrue| over the last axis.
+ *
+ * @param yTrue The targets.
+ * @param yPred The model's outputs.
+ * @returns One value per example, [batch].
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const e = wg.metrics.meanAbsoluteError(wg.tensor([[0, 0], [1, 1]]), wg.tensor([[1, 1], [1, 3]]));
+ * assertEquals(Array.from(await e.data()), [1, 1]);
+ * ```
+ */
 export function meanAbsoluteError(yTrue: Tensor, yPred: Tensor): Tensor {
   return mean(abs(sub(yPred, yTrue)), -1);
 }

@@ -196,6 +196,21 @@ function parseModelJSON(bytes: Uint8Array, file: string): ModelJSON {
  * @param url `file://dir/model.json`, a path, or an http(s) URL (fetched).
  * @returns The model, with the saved weights.
  * @throws {CheckpointFormatError} A missing, truncated, tampered or mismatched file, naming it and the problem.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const model = wg.sequential({ layers: [wg.layers.dense({ units: 2, inputShape: [3] })] });
+ * const dir = await Deno.makeTempDir();
+ * await model.save(`file://${dir}`); // model.json + weights.safetensors
+ * const again = await wg.loadLayersModel(`${dir}/model.json`);
+ * const input = wg.ones([1, 3]);
+ * const [a, b] = [model, again].map((m) => m.predict(input) as wg.Tensor);
+ * assertEquals(await b.data(), await a.data()); // the same weights
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function loadLayersModel(url: string): Promise<Sequential> {
   const modelUrl = url.endsWith(".json") ? url : sibling(url.endsWith("/") ? url : `${url}/`, "model.json");

@@ -60,7 +60,25 @@ export interface TrainingConfig {
   loss_weights: null;
 }
 
-/** A linear stack of layers. Create one with `wg.sequential()`. */
+/**
+ * A linear stack of layers. Create one with `wg.sequential()`.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const x = wg.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+ * const y = wg.tensor([[0], [1], [1], [0]]);
+ * const model = new wg.Sequential({ layers: [wg.layers.dense({ units: 1, inputShape: [2], activation: "sigmoid" })] });
+ * model.add(wg.layers.dense({ units: 1 })); // layers can also be added one by one
+ * assertEquals(model.layers.length, 2);
+ * assertEquals(model.countParams(), 3 + 2);
+ * model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+ * const history = await model.fit(x, y, { epochs: 2, verbose: 0 });
+ * assertEquals(history.history.loss.length, 2);
+ * ```
+ */
 export class Sequential {
   /** The Keras class name stored in model.json. */
   readonly className = "Sequential";

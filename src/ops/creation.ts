@@ -13,6 +13,23 @@ export type TensorLike = number | boolean | readonly TensorLike[] | Float32Array
 /**
  * Creates a tensor. The shape is inferred from nested arrays, or given for
  * flat data; dtype is float32 unless given or the data is an Int32Array.
+ *
+ * @param values A number, nested arrays (the shape is inferred), or flat values (a typed array or a flat array) with `shape`.
+ * @param shape The shape, required for flat data.
+ * @param dtype `"float32"` (the default) or `"int32"` (the default for an Int32Array).
+ * @returns A new tensor, uploaded to the GPU.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const t = wg.tensor([[1, 2, 3], [4, 5, 6]]);
+ * assertEquals(t.shape, [2, 3]);
+ * const labels = wg.tensor(new Int32Array([3, 1]), [2]);
+ * assertEquals(labels.dtype, "int32");
+ * assertEquals(await t.array(), [[1, 2, 3], [4, 5, 6]]);
+ * ```
  */
 export function tensor(values: TensorLike, shape?: Shape, dtype?: DType): Tensor {
   const inferred = inferShape(values);
@@ -32,12 +49,43 @@ export function tensor(values: TensorLike, shape?: Shape, dtype?: DType): Tensor
   return fromData(data, target);
 }
 
-/** A rank-0 tensor. */
+/**
+ * A rank-0 tensor.
+ *
+ * @param value The value.
+ * @param dtype `"float32"` (default) or `"int32"`.
+ * @returns A tensor of shape `[]`.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const s = wg.scalar(3);
+ * assertEquals(s.shape, []);
+ * assertEquals(Array.from(await s.data()), [3]);
+ * ```
+ */
 export function scalar(value: number, dtype: DType = "float32"): Tensor {
   return tensor(value, [], dtype);
 }
 
-/** A tensor of `shape` with every element `value`, filled on the GPU. */
+/**
+ * A tensor of `shape` with every element `value`, filled on the GPU.
+ *
+ * @param shape The shape, outermost dimension first.
+ * @param value The value of every element.
+ * @param dtype `"float32"` (default) or `"int32"`.
+ * @returns A new tensor.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * assertEquals(await wg.fill([2, 2], 7).array(), [[7, 7], [7, 7]]);
+ * ```
+ */
 export function fill(shape: Shape, value: number, dtype: DType = "float32"): Tensor {
   checkShape("fill", shape);
   const out = empty(shape, dtype);
@@ -50,27 +98,102 @@ export function fill(shape: Shape, value: number, dtype: DType = "float32"): Ten
   return out;
 }
 
-/** A tensor of zeros. */
+/**
+ * A tensor of zeros.
+ *
+ * @param shape The shape, outermost dimension first.
+ * @param dtype `"float32"` (default) or `"int32"`.
+ * @returns A new tensor of zeros.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * assertEquals(Array.from(await wg.zeros([3]).data()), [0, 0, 0]);
+ * ```
+ */
 export function zeros(shape: Shape, dtype: DType = "float32"): Tensor {
   return fill(shape, 0, dtype);
 }
 
-/** A tensor of ones. */
+/**
+ * A tensor of ones.
+ *
+ * @param shape The shape, outermost dimension first.
+ * @param dtype `"float32"` (default) or `"int32"`.
+ * @returns A new tensor of ones.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * assertEquals(await wg.ones([1, 2]).array(), [[1, 1]]);
+ * ```
+ */
 export function ones(shape: Shape, dtype: DType = "float32"): Tensor {
   return fill(shape, 1, dtype);
 }
 
-/** Zeros with the shape and dtype of `t`. */
+/**
+ * Zeros with the shape and dtype of `t`.
+ *
+ * @param t The tensor whose shape and dtype to copy.
+ * @returns A new tensor of zeros.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const z = wg.zerosLike(wg.tensor([[1, 2]]));
+ * assertEquals(await z.array(), [[0, 0]]);
+ * ```
+ */
 export function zerosLike(t: Tensor): Tensor {
   return fill(t.shape, 0, t.dtype);
 }
 
-/** Ones with the shape and dtype of `t`. */
+/**
+ * Ones with the shape and dtype of `t`.
+ *
+ * @param t The tensor whose shape and dtype to copy.
+ * @returns A new tensor of ones.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const o = wg.onesLike(wg.tensor([5, 6]));
+ * assertEquals(Array.from(await o.data()), [1, 1]);
+ * ```
+ */
 export function onesLike(t: Tensor): Tensor {
   return fill(t.shape, 1, t.dtype);
 }
 
-/** Normally distributed values; the same `seed` gives the same tensor. */
+/**
+ * Normally distributed values; the same `seed` gives the same tensor.
+ *
+ * @param shape The shape, outermost dimension first.
+ * @param mean The mean (default 0).
+ * @param stdDev The standard deviation (default 1).
+ * @param seed A seed for a reproducible draw; random if omitted.
+ * @returns A new float32 tensor.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals, assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const a = await wg.randomNormal([1000], 0, 1, 42).data();
+ * const b = await wg.randomNormal([1000], 0, 1, 42).data();
+ * assertEquals(a, b); // same seed, same values
+ * assertAlmostEquals(Array.from(a).reduce((s, v) => s + v, 0) / a.length, 0, 0.15);
+ * ```
+ */
 export function randomNormal(shape: Shape, mean = 0, stdDev = 1, seed?: number): Tensor {
   checkShape("randomNormal", shape);
   const random = new Random(seed);
@@ -79,7 +202,24 @@ export function randomNormal(shape: Shape, mean = 0, stdDev = 1, seed?: number):
   return fromData(data, shape);
 }
 
-/** Uniform values in [minval, maxval); the same `seed` gives the same tensor. */
+/**
+ * Uniform values in [minval, maxval); the same `seed` gives the same tensor.
+ *
+ * @param shape The shape, outermost dimension first.
+ * @param minval The lower bound, included (default 0).
+ * @param maxval The upper bound, excluded (default 1).
+ * @param seed A seed for a reproducible draw; random if omitted.
+ * @returns A new float32 tensor.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const u = await wg.randomUniform([100], -1, 1, 7).data();
+ * assert(u.every((v) => v >= -1 && v < 1));
+ * ```
+ */
 export function randomUniform(shape: Shape, minval = 0, maxval = 1, seed?: number): Tensor {
   checkShape("randomUniform", shape);
   const random = new Random(seed);
@@ -91,6 +231,23 @@ export function randomUniform(shape: Shape, minval = 0, maxval = 1, seed?: numbe
 /**
  * A mutable, named tensor that `tidy` never disposes; trainable variables are
  * what `variableGrads` differentiates by default.
+ *
+ * @param initial The initial value (the variable takes over its buffer).
+ * @param trainable Whether `variableGrads` and optimizers update it (default true).
+ * @param name A unique name among live variables (generated if omitted): the key of its gradient.
+ * @param dtype The dtype, which must match `initial`'s.
+ * @returns The variable.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const w = wg.variable(wg.zeros([2]), true, "w");
+ * w.assign(wg.tensor([1, 2]));
+ * assertEquals(Array.from(await w.data()), [1, 2]);
+ * w.dispose();
+ * ```
  */
 export function variable(initial: Tensor, trainable = true, name?: string, dtype?: DType): Variable {
   if (dtype !== undefined && dtype !== initial.dtype) {

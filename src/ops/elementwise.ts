@@ -43,31 +43,216 @@ function unaryGrad(op: UnaryOp, x: Tensor, y: Tensor, dy: Tensor, alpha: number)
   return dx;
 }
 
-/** -x */
+/**
+ * Negates each element: -x.
+ *
+ * @param x The input tensor.
+ * @returns A new tensor of the same shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.neg(wg.tensor([1, -2]));
+ * assertEquals(Array.from(await y.data()), [-1, 2]);
+ * ```
+ */
 export const neg = (x: Tensor): Tensor => unary("neg", x);
-/** eˣ */
+/**
+ * Exponential of each element: eˣ.
+ *
+ * @param x The input tensor.
+ * @returns A new tensor of the same shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.exp(wg.tensor([0, 1]));
+ * (await y.data()).forEach((v, i) => assertAlmostEquals(v, [1, Math.E][i], 1e-5));
+ * ```
+ */
 export const exp = (x: Tensor): Tensor => unary("exp", x);
-/** Natural log; NaN below 0, -Infinity at 0. */
+/**
+ * Natural log; NaN below 0, -Infinity at 0.
+ *
+ * @param x The input tensor.
+ * @returns A new tensor of the same shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.log(wg.tensor([1, Math.E]));
+ * (await y.data()).forEach((v, i) => assertAlmostEquals(v, [0, 1][i], 1e-5));
+ * ```
+ */
 export const log = (x: Tensor): Tensor => unary("log", x);
-/** √x */
+/**
+ * Square root of each element: √x.
+ *
+ * @param x The input tensor.
+ * @returns A new tensor of the same shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.sqrt(wg.tensor([4, 9]));
+ * assertEquals(Array.from(await y.data()), [2, 3]);
+ * ```
+ */
 export const sqrt = (x: Tensor): Tensor => unary("sqrt", x);
-/** x² */
+/**
+ * Square of each element: x².
+ *
+ * @param x The input tensor.
+ * @returns A new tensor of the same shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.square(wg.tensor([-3, 2]));
+ * assertEquals(Array.from(await y.data()), [9, 4]);
+ * ```
+ */
 export const square = (x: Tensor): Tensor => unary("square", x);
-/** |x| */
+/**
+ * Absolute value of each element: |x|.
+ *
+ * @param x The input tensor.
+ * @returns A new tensor of the same shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.abs(wg.tensor([-3, 2]));
+ * assertEquals(Array.from(await y.data()), [3, 2]);
+ * ```
+ */
 export const abs = (x: Tensor): Tensor => unary("abs", x);
-/** 1/x */
+/**
+ * Reciprocal of each element: 1/x.
+ *
+ * @param x The input tensor.
+ * @returns A new tensor of the same shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.reciprocal(wg.tensor([2, 4]));
+ * assertEquals(Array.from(await y.data()), [0.5, 0.25]);
+ * ```
+ */
 export const reciprocal = (x: Tensor): Tensor => unary("reciprocal", x);
-/** max(x, 0) */
+/**
+ * Rectified linear unit, elementwise: max(x, 0).
+ *
+ * @param x The input tensor.
+ * @returns A new tensor of the same shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.relu(wg.tensor([-1, 0, 2]));
+ * assertEquals(Array.from(await y.data()), [0, 0, 2]);
+ * ```
+ */
 export const relu = (x: Tensor): Tensor => unary("relu", x);
-/** 1 / (1 + e⁻ˣ) */
+/**
+ * Logistic sigmoid, elementwise: 1 / (1 + e⁻ˣ).
+ *
+ * @param x The input tensor.
+ * @returns A new tensor of the same shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.sigmoid(wg.tensor([0, 2]));
+ * (await y.data()).forEach((v, i) => assertAlmostEquals(v, [0.5, 1 / (1 + Math.exp(-2))][i], 1e-5));
+ * ```
+ */
 export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", x);
-/** Hyperbolic tangent. */
+/**
+ * Hyperbolic tangent.
+ *
+ * @param x The input tensor.
+ * @returns A new tensor of the same shape and dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.tanh(wg.tensor([0, 1]));
+ * (await y.data()).forEach((v, i) => assertAlmostEquals(v, [0, Math.tanh(1)][i], 1e-5));
+ * ```
+ */
 export const tanh = (x: Tensor): Tensor => unary("tanh", x);
-/** x for x > 0, alpha·(eˣ - 1) otherwise (alpha 1, as in Keras). */
+/**
+ * x for x > 0, alpha·(eˣ - 1) otherwise (alpha 1, as in Keras).
+ *
+ * @param x The input tensor.
+ * @param alpha The scale of the negative part (default 1).
+ * @returns A new tensor of the same shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.elu(wg.tensor([-1, 2]));
+ * (await y.data()).forEach((v, i) => assertAlmostEquals(v, [Math.exp(-1) - 1, 2][i], 1e-5));
+ * ```
+ */
 export const elu = (x: Tensor, alpha = 1): Tensor => unary("elu", x, alpha);
-/** x for x > 0, alpha·x otherwise (alpha 0.2, as in TensorFlow.js). */
+/**
+ * x for x > 0, alpha·x otherwise (alpha 0.2, as in TensorFlow.js).
+ *
+ * @param x The input tensor.
+ * @param alpha The slope for x ≤ 0 (default 0.2).
+ * @returns A new tensor of the same shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.leakyRelu(wg.tensor([-1, 2]));
+ * (await y.data()).forEach((v, i) => assertAlmostEquals(v, [-0.2, 2][i], 1e-5));
+ * ```
+ */
 export const leakyRelu = (x: Tensor, alpha = 0.2): Tensor => unary("leakyRelu", x, alpha);
-/** The perceptron's step: 1 for x > 0, alpha (0) otherwise. Its gradient is zero. */
+/**
+ * The perceptron's step: 1 for x > 0, alpha (0) otherwise. Its gradient is zero.
+ *
+ * @param x The input tensor.
+ * @param alpha The value for x ≤ 0 (default 0).
+ * @returns A new tensor of 1s and `alpha`s, the same shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.step(wg.tensor([-1, 0, 3]));
+ * assertEquals(Array.from(await y.data()), [0, 0, 1]);
+ * ```
+ */
 export const step = (x: Tensor, alpha = 0): Tensor => unary("step", x, alpha);
 
 // ---- binary, with broadcasting ----
@@ -130,17 +315,107 @@ function binaryGrad(op: string, expr: string, a: Tensor, b: Tensor, dy: Tensor, 
   return sumTo(runBinary(`${op} gradient`, expr, a, b, dy), shape);
 }
 
-/** a + b, broadcasting. */
+/**
+ * a + b, broadcasting.
+ *
+ * @param a The first operand: a tensor or a number.
+ * @param b The second operand, broadcast against `a` (NumPy rules).
+ * @returns A new tensor of the broadcast shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.add(wg.tensor([[1, 2], [3, 4]]), wg.tensor([10, 20])); // [2] broadcasts over rows
+ * assertEquals(await y.array(), [[11, 22], [13, 24]]);
+ * ```
+ */
 export const add = (a: TensorOrNumber, b: TensorOrNumber): Tensor => binary("add", a, b);
-/** a - b, broadcasting. */
+/**
+ * a - b, broadcasting.
+ *
+ * @param a The first operand: a tensor or a number.
+ * @param b The second operand, broadcast against `a` (NumPy rules).
+ * @returns A new tensor of the broadcast shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.sub(wg.tensor([5, 7]), 2);
+ * assertEquals(Array.from(await y.data()), [3, 5]);
+ * ```
+ */
 export const sub = (a: TensorOrNumber, b: TensorOrNumber): Tensor => binary("sub", a, b);
-/** a · b elementwise, broadcasting. */
+/**
+ * a · b elementwise, broadcasting.
+ *
+ * @param a The first operand: a tensor or a number.
+ * @param b The second operand, broadcast against `a` (NumPy rules).
+ * @returns A new tensor of the broadcast shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.mul(wg.tensor([1, 2, 3]), wg.tensor([2, 2, 2]));
+ * assertEquals(Array.from(await y.data()), [2, 4, 6]);
+ * ```
+ */
 export const mul = (a: TensorOrNumber, b: TensorOrNumber): Tensor => binary("mul", a, b);
-/** a / b elementwise, broadcasting. */
+/**
+ * a / b elementwise, broadcasting.
+ *
+ * @param a The first operand: a tensor or a number.
+ * @param b The second operand, broadcast against `a` (NumPy rules).
+ * @returns A new tensor of the broadcast shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.div(wg.tensor([1, 6]), 2);
+ * assertEquals(Array.from(await y.data()), [0.5, 3]);
+ * ```
+ */
 export const div = (a: TensorOrNumber, b: TensorOrNumber): Tensor => binary("div", a, b);
-/** Elementwise max, broadcasting; on ties the gradient goes to a. */
+/**
+ * Elementwise max, broadcasting; on ties the gradient goes to a.
+ *
+ * @param a The first operand: a tensor or a number.
+ * @param b The second operand, broadcast against `a` (NumPy rules).
+ * @returns A new tensor of the broadcast shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.maximum(wg.tensor([1, 5]), wg.tensor([3, 2]));
+ * assertEquals(Array.from(await y.data()), [3, 5]);
+ * ```
+ */
 export const maximum = (a: TensorOrNumber, b: TensorOrNumber): Tensor => binary("maximum", a, b);
-/** Elementwise min, broadcasting; on ties the gradient goes to a. */
+/**
+ * Elementwise min, broadcasting; on ties the gradient goes to a.
+ *
+ * @param a The first operand: a tensor or a number.
+ * @param b The second operand, broadcast against `a` (NumPy rules).
+ * @returns A new tensor of the broadcast shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.minimum(wg.tensor([1, 5]), wg.tensor([3, 2]));
+ * assertEquals(Array.from(await y.data()), [1, 2]);
+ * ```
+ */
 export const minimum = (a: TensorOrNumber, b: TensorOrNumber): Tensor => binary("minimum", a, b);
 
 /** @internal Elementwise logistic loss of `logits` against `labels` (see losses.sigmoidCrossEntropy). */

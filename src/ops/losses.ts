@@ -34,25 +34,85 @@ function checkSameShape(op: string, labels: Tensor, predictions: Tensor): void {
   }
 }
 
-/** mean((predictions - labels)²) */
+/**
+ * mean((predictions - labels)²)
+ *
+ * @param labels The targets, same shape as `predictions`.
+ * @param predictions The model's outputs.
+ * @returns A scalar: the mean over all elements.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const loss = wg.losses.meanSquaredError(wg.tensor([0, 1]), wg.tensor([1, 1]));
+ * assertAlmostEquals((await loss.data())[0], 0.5); // ((1-0)² + 0) / 2
+ * ```
+ */
 export function meanSquaredError(labels: Tensor, predictions: Tensor): Tensor {
   checkSameShape("meanSquaredError", labels, predictions);
   return mean(square(sub(predictions, labels)));
 }
 
-/** mean(|predictions - labels|) (Keras: mean absolute error). */
+/**
+ * mean(|predictions - labels|) (Keras: mean absolute error).
+ *
+ * @param labels The targets, same shape as `predictions`.
+ * @param predictions The model's outputs.
+ * @returns A scalar: the mean over all elements.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const loss = wg.losses.absoluteDifference(wg.tensor([0, 1]), wg.tensor([2, 1]));
+ * assertAlmostEquals((await loss.data())[0], 1); // (2 + 0) / 2
+ * ```
+ */
 export function absoluteDifference(labels: Tensor, predictions: Tensor): Tensor {
   checkSameShape("absoluteDifference", labels, predictions);
   return mean(abs(sub(predictions, labels)));
 }
 
-/** Binary cross-entropy of labels in [0, 1] against logits, stable for any logit. */
+/**
+ * Binary cross-entropy of labels in [0, 1] against logits, stable for any logit.
+ *
+ * @param labels Targets in [0, 1], the shape of `logits`.
+ * @param logits Unbounded scores; the probability is sigmoid(logits).
+ * @returns A scalar: the mean binary cross-entropy.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const loss = wg.losses.sigmoidCrossEntropy(wg.tensor([1]), wg.tensor([0])); // p = 0.5
+ * assertAlmostEquals((await loss.data())[0], Math.log(2), 1e-6);
+ * ```
+ */
 export function sigmoidCrossEntropy(labels: Tensor, logits: Tensor): Tensor {
   checkSameShape("sigmoidCrossEntropy", labels, logits);
   return mean(sigmoidCrossEntropyWithLogits(logits, labels));
 }
 
-/** Cross-entropy of softmax(logits) against one-hot (or probability) labels, [batch, classes]. */
+/**
+ * Cross-entropy of softmax(logits) against one-hot (or probability) labels, [batch, classes].
+ *
+ * @param labels One-hot (or probability) rows, [batch, classes].
+ * @param logits Unnormalized scores, [batch, classes].
+ * @returns A scalar: the mean over the batch.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const loss = wg.losses.softmaxCrossEntropy(wg.tensor([[0, 1]]), wg.tensor([[0, 0]])); // p = [0.5, 0.5]
+ * assertAlmostEquals((await loss.data())[0], Math.log(2), 1e-6);
+ * ```
+ */
 export function softmaxCrossEntropy(labels: Tensor, logits: Tensor): Tensor {
   const z = asTensor(logits);
   const y = asTensor(labels);
@@ -60,7 +120,23 @@ export function softmaxCrossEntropy(labels: Tensor, logits: Tensor): Tensor {
   return fusedSoftmaxCrossEntropy("softmaxCrossEntropy", y, z, false);
 }
 
-/** Cross-entropy of softmax(logits) [batch, classes] against int32 class indices [batch]. */
+/**
+ * Cross-entropy of softmax(logits) [batch, classes] against int32 class indices [batch].
+ *
+ * @param labels int32 class indices, [batch]; an index out of range is reported at the next readback.
+ * @param logits Unnormalized scores, [batch, classes].
+ * @returns A scalar: the mean over the batch.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const labels = wg.tensor([2], [1], "int32");
+ * const loss = wg.losses.sparseSoftmaxCrossEntropy(labels, wg.tensor([[0, 0, 0, 0]])); // p = 1/4 each
+ * assertAlmostEquals((await loss.data())[0], Math.log(4), 1e-6);
+ * ```
+ */
 export function sparseSoftmaxCrossEntropy(labels: Tensor, logits: Tensor): Tensor {
   const z = asTensor(logits);
   const y = asTensor(labels);

@@ -90,22 +90,88 @@ function scatterArg(idx: Tensor, dy: Tensor, shape: Shape): Tensor {
   return dx;
 }
 
-/** Sum over `axis` (all axes if omitted). */
+/**
+ * Sum over `axis` (all axes if omitted).
+ *
+ * @param x The input tensor.
+ * @param axis The axis or axes to reduce (negative counts from the end); all if omitted.
+ * @param keepDims Keep the reduced axes with size 1 (default false).
+ * @returns The reduced tensor.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const x = wg.tensor([[1, 2], [3, 4]]);
+ * assertEquals(Array.from(await wg.sum(x).data()), [10]);
+ * const rows = wg.sum(x, 1, true); // [2, 1]
+ * assertEquals(await rows.array(), [[3], [7]]);
+ * ```
+ */
 export function sum(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   return reduce("sum", x, axis, keepDims);
 }
 
-/** Mean over `axis` (all axes if omitted). */
+/**
+ * Mean over `axis` (all axes if omitted).
+ *
+ * @param x The input tensor.
+ * @param axis The axis or axes to reduce (negative counts from the end); all if omitted.
+ * @param keepDims Keep the reduced axes with size 1 (default false).
+ * @returns The reduced tensor.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const m = wg.mean(wg.tensor([[1, 2], [3, 4]]), 0);
+ * assertEquals(Array.from(await m.data()), [2, 3]);
+ * ```
+ */
 export function mean(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   return reduce("mean", x, axis, keepDims);
 }
 
-/** Maximum over `axis`; the gradient goes to the first maximal element. */
+/**
+ * Maximum over `axis`; the gradient goes to the first maximal element.
+ *
+ * @param x The input tensor.
+ * @param axis The axis or axes to reduce (negative counts from the end); all if omitted.
+ * @param keepDims Keep the reduced axes with size 1 (default false).
+ * @returns The reduced tensor.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const m = wg.max(wg.tensor([[1, 5], [3, 4]]), 1);
+ * assertEquals(Array.from(await m.data()), [5, 4]);
+ * ```
+ */
 export function max(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   return reduce("max", x, axis, keepDims);
 }
 
-/** Minimum over `axis`; the gradient goes to the first minimal element. */
+/**
+ * Minimum over `axis`; the gradient goes to the first minimal element.
+ *
+ * @param x The input tensor.
+ * @param axis The axis or axes to reduce (negative counts from the end); all if omitted.
+ * @param keepDims Keep the reduced axes with size 1 (default false).
+ * @returns The reduced tensor.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const m = wg.min(wg.tensor([[1, 5], [3, 4]]), 1);
+ * assertEquals(Array.from(await m.data()), [1, 3]);
+ * ```
+ */
 export function min(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   return reduce("min", x, axis, keepDims);
 }
@@ -121,12 +187,42 @@ function argReduce(op: "argMax" | "argMin", input: Tensor, axis: number): Tensor
   return out;
 }
 
-/** Index (int32) of the largest value along `axis` (default 0, as in TensorFlow.js); the first on ties. */
+/**
+ * Index (int32) of the largest value along `axis` (default 0, as in TensorFlow.js); the first on ties.
+ *
+ * @param x The input tensor.
+ * @param axis The axis to search (default 0).
+ * @returns An int32 tensor of indices, without `axis`.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const i = wg.argMax(wg.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]]), 1); // the predicted classes
+ * assertEquals(Array.from(await i.data()), [1, 0]);
+ * ```
+ */
 export function argMax(x: Tensor, axis = 0): Tensor {
   return argReduce("argMax", x, axis);
 }
 
-/** Index (int32) of the smallest value along `axis`; the first on ties. */
+/**
+ * Index (int32) of the smallest value along `axis`; the first on ties.
+ *
+ * @param x The input tensor.
+ * @param axis The axis to search (default 0).
+ * @returns An int32 tensor of indices, without `axis`.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const i = wg.argMin(wg.tensor([[3, 1, 2], [0, 5, 4]]), 1);
+ * assertEquals(Array.from(await i.data()), [1, 0]);
+ * ```
+ */
 export function argMin(x: Tensor, axis = 0): Tensor {
   return argReduce("argMin", x, axis);
 }

@@ -36,12 +36,42 @@ function rowwise(op: "softmax" | "logSoftmax", input: Tensor, axis: number): Ten
   }, [y]);
 }
 
-/** exp(x) / Σ exp(x) over the last axis, computed stably (max subtracted). */
+/**
+ * exp(x) / Σ exp(x) over the last axis, computed stably (max subtracted).
+ *
+ * @param logits The input tensor.
+ * @param axis The axis to normalize over (default -1, the last).
+ * @returns Probabilities: positive, summing to 1 along `axis`; the same shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const p = wg.softmax(wg.tensor([[0, Math.log(3)]]));
+ * (await p.data()).forEach((v, i) => assertAlmostEquals(v, [0.25, 0.75][i], 1e-5));
+ * ```
+ */
 export function softmax(logits: Tensor, axis = -1): Tensor {
   return rowwise("softmax", logits, axis);
 }
 
-/** log(softmax(x)) over the last axis, computed stably as x - max - log Σ exp(x - max). */
+/**
+ * log(softmax(x)) over the last axis, computed stably as x - max - log Σ exp(x - max).
+ *
+ * @param logits The input tensor.
+ * @param axis The axis to normalize over (default -1, the last).
+ * @returns log(softmax(logits)), computed stably; the same shape.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const l = wg.logSoftmax(wg.tensor([[0, Math.log(3)]]));
+ * (await l.data()).forEach((v, i) => assertAlmostEquals(v, [Math.log(0.25), Math.log(0.75)][i], 1e-5));
+ * ```
+ */
 export function logSoftmax(logits: Tensor, axis = -1): Tensor {
   return rowwise("logSoftmax", logits, axis);
 }

@@ -11,6 +11,19 @@ import { asTensor, checkDType } from "./_util.ts";
 /**
  * The same data seen with another shape (no copy). One dimension may be -1,
  * inferred from the others.
+ *
+ * @param input The tensor to reshape.
+ * @param shape The new shape, with as many elements; one entry may be -1 (inferred).
+ * @returns A tensor of the new shape sharing the same values in row-major order.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.reshape(wg.tensor([1, 2, 3, 4, 5, 6]), [2, -1]);
+ * assertEquals(await y.array(), [[1, 2, 3], [4, 5, 6]]);
+ * ```
  */
 export function reshape(input: Tensor, shape: Shape): Tensor {
   const x = asTensor(input);
@@ -40,7 +53,22 @@ function inferReshape(x: Tensor, shape: Shape): number[] {
   return target;
 }
 
-/** Permutes the dimensions (reverses them when `perm` is omitted), as a copy. */
+/**
+ * Permutes the dimensions (reverses them when `perm` is omitted), as a copy.
+ *
+ * @param input The tensor to transpose.
+ * @param perm The order of the input axes in the output (default: reversed).
+ * @returns The permuted tensor.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.transpose(wg.tensor([[1, 2, 3], [4, 5, 6]]));
+ * assertEquals(await y.array(), [[1, 4], [2, 5], [3, 6]]);
+ * ```
+ */
 export function transpose(input: Tensor, perm?: readonly number[]): Tensor {
   const x = asTensor(input);
   const order = perm ?? [...x.shape.keys()].reverse();
@@ -71,7 +99,24 @@ export function transpose(input: Tensor, perm?: readonly number[]): Tensor {
   return record(y, [x], (dy) => [transpose(dy, inverse)], []);
 }
 
-/** Rows of `depth` values, `onValue` at each index and `offValue` elsewhere; indices are int32. */
+/**
+ * Rows of `depth` values, `onValue` at each index and `offValue` elsewhere; indices are int32.
+ *
+ * @param indices An int32 tensor of class indices.
+ * @param depth The number of classes.
+ * @param onValue The value at each index (default 1).
+ * @param offValue The value elsewhere (default 0).
+ * @returns A float32 tensor of shape `[...indices.shape, depth]`.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.oneHot(wg.tensor([0, 2], [2], "int32"), 3);
+ * assertEquals(await y.array(), [[1, 0, 0], [0, 0, 1]]);
+ * ```
+ */
 export function oneHot(indices: Tensor, depth: number, onValue = 1, offValue = 0): Tensor {
   checkDType("oneHot", "indices", indices, "int32");
   if (!Number.isInteger(depth) || depth < 1) {
@@ -89,7 +134,23 @@ export function oneHot(indices: Tensor, depth: number, onValue = 1, offValue = 0
   return y;
 }
 
-/** Converts to `dtype` (float32 to int32 truncates toward zero). No gradient flows through a cast to int32. */
+/**
+ * Converts to `dtype` (float32 to int32 truncates toward zero). No gradient flows through a cast to int32.
+ *
+ * @param input The tensor to convert.
+ * @param dtype `"float32"` or `"int32"` (float to int truncates toward zero).
+ * @returns A new tensor of that dtype.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const y = wg.cast(wg.tensor([1.7, -2.5]), "int32");
+ * assertEquals(y.dtype, "int32");
+ * assertEquals(Array.from(await y.data()), [1, -2]);
+ * ```
+ */
 export function cast(input: Tensor, dtype: DType): Tensor {
   const x = asTensor(input);
   if (x.dtype === dtype) return reshape(x, x.shape);

@@ -50,7 +50,21 @@ const SLOT_NAMES: Record<OptimizerKind, readonly string[]> = {
   adam: ["m", "v"],
 };
 
-/** Updates variables from their gradients. Create one with `wg.train.*`. */
+/**
+ * Updates variables from their gradients. Create one with `wg.train.*`.
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const w = wg.variable(wg.tensor([3]), true, "w_opt");
+ * const opt: wg.Optimizer = wg.train.sgd(0.25);
+ * for (let i = 0; i < 20; i++) opt.minimize(() => wg.sum(wg.square(w))); // w ← w - 0.25·2w = w/2
+ * assertAlmostEquals((await w.data())[0], 3 / 2 ** 20, 1e-6);
+ * w.dispose();
+ * ```
+ */
 export class Optimizer {
   /** The kind of update (e.g. "adam"), as in the kernel table. */
   readonly kind: OptimizerKind;

@@ -41,7 +41,7 @@ Deno.test("defaults: mnist trains the Keras CNN; --model mlp the 784-128-10 MLP;
     seed: 0,
     limit: null,
   });
-  assertEquals(resolveOptions("mnist", { model: "mlp" }).epochs, 10);
+  assertEquals(resolveOptions("mnist", { model: "mlp" }).epochs, 15);
   assertEquals(resolveOptions("xor", {}).model, "mlp");
   for (const gate of ["and", "or", "nand"] as const) {
     const o = resolveOptions(gate, {});

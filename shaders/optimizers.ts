@@ -8,7 +8,14 @@ import type { Kernel } from "../src/gpu/kernel.ts";
 import { LINEAR_INDEX, WG_1D } from "./_wgsl.ts";
 
 /** The update rules the optimizer kernel implements (RMSprop's variants are separate rules). */
-export type OptimizerKind = "sgd" | "momentum" | "adagrad" | "rmsprop" | "rmspropMomentum" | "rmspropCentered" | "adam";
+export type OptimizerKind =
+  | "sgd"
+  | "momentum"
+  | "adagrad"
+  | "rmsprop"
+  | "rmspropMomentum"
+  | "rmspropCentered"
+  | "adam";
 
 /** Slots per variable and the update, in w, g, s0..s2 and params (lr, beta1, beta2, epsilon, momentum, alphaT). */
 export const OPTIMIZER_UPDATES: Record<OptimizerKind, { slots: number; update: string }> = {

@@ -352,7 +352,22 @@ export function runtime(): Runtime {
 /**
  * Submits the ops recorded so far. Call it at the end of a training step
  * that reads nothing back: the step then costs one submit, and the buffers
- * it released become reusable.
+ * it released become reusable. (`Optimizer.applyGradients` and `data()` do
+ * it for you.)
+ *
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const w = wg.variable(wg.tensor([1, 2]), true, "flush_example_w");
+ * for (let step = 0; step < 3; step++) {
+ *   wg.tidy(() => w.assign(wg.mul(w, 2)));
+ *   wg.flush(); // one submit per step, no await
+ * }
+ * assertEquals([...await w.data()], [8, 16]);
+ * w.dispose();
+ * ```
  */
 export function flush(): void {
   runtime().flush();

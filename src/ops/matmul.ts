@@ -85,7 +85,27 @@ export interface FusedMatMulConfig {
   alpha?: number;
 }
 
-/** op(A)·op(B) over the last two axes; `transposeA`/`transposeB` read the operand transposed (no copy). */
+/**
+ * op(A)·op(B) over the last two axes (rank 2, or rank 3 with a batch; a batch
+ * of 1 broadcasts). `transposeA`/`transposeB` read the operand transposed,
+ * with no copy.
+ *
+ * @param a [M, K], or [K, M] when `transposeA`; optionally with a leading batch axis.
+ * @param b [K, N], or [N, K] when `transposeB`.
+ * @param transposeA Read `a` as its transpose.
+ * @param transposeB Read `b` as its transpose.
+ * @returns [M, N] (with the batch axis if either operand has one).
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const a = wg.tensor([[1, 2], [3, 4]]);
+ * const b = wg.tensor([[5, 6], [7, 8]]);
+ * assertEquals(await wg.matMul(a, b).array(), [[19, 22], [43, 50]]);
+ * assertEquals(await wg.matMul(a, b, false, true).array(), [[17, 23], [39, 53]]);
+ * ```
+ */
 export function matMul(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   return fusedMatMul({ a, b, transposeA, transposeB });
 }
@@ -94,6 +114,19 @@ export function matMul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
  * act(op(A)·op(B) + bias) as one GEMM with the bias and activation in its
  * epilogue: the dense layer's forward pass in one dispatch (on llvmpipe, for
  * large products: two packing dispatches, then one per 64x64 block of C).
+ *
+ * @param config The operands, transposes, optional bias [N] and activation.
+ * @returns act(op(A)·op(B) + bias), [M, N].
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const x = wg.tensor([[1, -2]]);
+ * const w = wg.tensor([[1, 0], [0, 1]]);
+ * const y = wg.fusedMatMul({ a: x, b: w, bias: wg.tensor([0.5, 0.5]), activation: "relu" });
+ * assertEquals(await y.array(), [[1.5, 0]]);
+ * ```
  */
 export function fusedMatMul(config: FusedMatMulConfig): Tensor {
   const {

@@ -4,7 +4,7 @@
  * update is one in-place kernel per variable; `applyGradients` ends the
  * training step with one submit.
  */
-import { type OptimizerKind, optimizerKernel, OPTIMIZER_UPDATES } from "../../shaders/optimizers.ts";
+import { OPTIMIZER_UPDATES, optimizerKernel, type OptimizerKind } from "../../shaders/optimizers.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { variableGrads } from "../autograd/gradients.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
@@ -145,11 +145,17 @@ export class Optimizer {
       }
       if (v.size === 0) continue;
       const slots = this.#slotsOf(v);
-      runtime().dispatch(optimizerKernel, { kind: this.kind }, [
-        v.exclusiveBuffer(),
-        grad.buffer,
-        ...slots.map((s) => s.buffer),
-      ], { n: v.size, ...uniforms }, grid1D(v.size));
+      runtime().dispatch(
+        optimizerKernel,
+        { kind: this.kind },
+        [
+          v.exclusiveBuffer(),
+          grad.buffer,
+          ...slots.map((s) => s.buffer),
+        ],
+        { n: v.size, ...uniforms },
+        grid1D(v.size),
+      );
     }
     runtime().flush();
   }
@@ -179,7 +185,9 @@ export class Optimizer {
       }
       if (!shapesEqual(tensor.shape, v.shape)) {
         throw new ShapeError(
-          `setWeights: '${name}' has shape ${formatShape(tensor.shape)}, the variable ${formatShape(v.shape)}`,
+          `setWeights: '${name}' has shape ${formatShape(tensor.shape)}, the variable ${
+            formatShape(v.shape)
+          }`,
         );
       }
       const slot = this.#slotsOf(v)[slotIndex];

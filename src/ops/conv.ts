@@ -6,14 +6,11 @@
  * Legend: x [N,H,W,C] (NHWC), filter [KH,KW,C,F] (HWIO), y [N,OH,OW,F];
  * M = N·OH·OW output pixels.
  */
-import { unaryGradKernel } from "../../shaders/elementwise.ts";
 import type { FusedActivation } from "../../shaders/matmul.ts";
-import { grid1D } from "../../shaders/_wgsl.ts";
 import { isWatched, record, withTape } from "../autograd/tape.ts";
 import { ShapeError } from "../errors.ts";
-import { runtime } from "../gpu/runtime.ts";
 import { formatShape } from "../shape.ts";
-import { empty, type Tensor } from "../tensor.ts";
+import type { Tensor } from "../tensor.ts";
 import { asTensor, checkDType } from "./_util.ts";
 import { zeros } from "./creation.ts";
 import {
@@ -26,6 +23,7 @@ import {
   windowedActivationGrad,
 } from "./_conv_impl.ts";
 import { checkRank4, type Padding, type Window2D, window2D } from "./_window.ts";
+import { activationGradFromOutput } from "./elementwise.ts";
 import { sum } from "./reduce.ts";
 
 export type { Padding } from "./_window.ts";
@@ -152,7 +150,7 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
     const dz = act && !needDx && C <= 2
       ? undefined
       : act
-      ? windowedActivationGrad(act, y2, dy2, alpha) ?? activationGrad(act, y2, dy2, alpha)
+      ? windowedActivationGrad(act, y2, dy2, alpha) ?? activationGradFromOutput(act, y2, dy2, alpha)
       : dy2;
     let dx: Tensor | null = null;
     if (dz && needDx) {
@@ -163,7 +161,7 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
       ? implicitFilterGrad(x, dz, undefined, g, filter.shape, "linear", alpha)
       : implicitFilterGrad(x, dy2, y2, g, filter.shape, activation, alpha);
     const { dW, dBias } = grads ??
-      fallbackFilterGrad(x, dz ?? activationGrad(act!, y2, dy2, alpha), g, filter.shape);
+      fallbackFilterGrad(x, dz ?? activationGradFromOutput(act!, y2, dy2, alpha), g, filter.shape);
     return bias ? [dx, dW, dBias] : [dx, dW];
   }, [x, filter, y]);
 }
@@ -172,19 +170,4 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
 function fallbackFilterGrad(x: Tensor, dz: Tensor, g: Window2D, shape: readonly number[]) {
   if (dz.size === 0) return { dW: zeros(shape), dBias: zeros([shape[3]]) };
   return { dW: im2colFilterGrad(x, dz, g, shape), dBias: sum(dz, 0) };
-}
-
-/** dz = act'(y)·dy from the activation's output (the GEMM epilogue's activation). */
-function activationGrad(activation: FusedActivation, y: Tensor, dy: Tensor, alpha: number): Tensor {
-  const dz = empty(y.shape);
-  if (dz.size > 0) {
-    runtime().dispatch(
-      unaryGradKernel,
-      { op: activation as Exclude<FusedActivation, "linear"> },
-      [y.buffer, y.buffer, dy.buffer, dz.buffer],
-      { n: dz.size, alpha },
-      grid1D(dz.size),
-    );
-  }
-  return dz;
 }

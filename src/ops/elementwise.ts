@@ -11,6 +11,7 @@ import {
   type UnaryOp,
 } from "../../shaders/elementwise.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
+import type { FusedActivation } from "../../shaders/matmul.ts";
 import { record } from "../autograd/tape.ts";
 import { ShapeError } from "../errors.ts";
 import { runtime } from "../gpu/runtime.ts";
@@ -33,6 +34,25 @@ function unary(op: UnaryOp, input: Tensor, alpha = 0): Tensor {
 }
 
 function unaryGrad(op: UnaryOp, x: Tensor, y: Tensor, dy: Tensor, alpha: number): Tensor {
+  return unaryGradFrom(op, x, y, dy, alpha);
+}
+
+/**
+ * @internal dz = act'·dy for an activation fused into a GEMM epilogue, from
+ * its output y alone.
+ * NOTE: every fusable activation's derivative can be written in y alone
+ * (x > 0 ⟺ y > 0 for relu, elu, leakyRelu), so y stands in for x.
+ */
+export function activationGradFromOutput(
+  activation: Exclude<FusedActivation, "linear">,
+  y: Tensor,
+  dy: Tensor,
+  alpha: number,
+): Tensor {
+  return unaryGradFrom(activation, y, y, dy, alpha);
+}
+
+function unaryGradFrom(op: UnaryOp, x: Tensor, y: Tensor, dy: Tensor, alpha: number): Tensor {
   const dx = empty(x.shape);
   if (dx.size > 0) {
     runtime().dispatch(unaryGradKernel, { op }, [x.buffer, y.buffer, dy.buffer, dx.buffer], {

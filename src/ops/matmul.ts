@@ -15,14 +15,13 @@ import {
   windowedMatMulKernel,
   type WindowedMatMulVariant,
 } from "../../shaders/matmul.ts";
-import { unaryGradKernel } from "../../shaders/elementwise.ts";
-import { grid1D } from "../../shaders/_wgsl.ts";
 import { record } from "../autograd/tape.ts";
 import { ShapeError } from "../errors.ts";
 import { runtime } from "../gpu/runtime.ts";
 import { formatShape } from "../shape.ts";
 import { empty, type Tensor } from "../tensor.ts";
 import { asTensor, checkDType } from "./_util.ts";
+import { activationGradFromOutput } from "./elementwise.ts";
 import { sumTo } from "./reduce.ts";
 
 /** M·N·K from which llvmpipe takes the windowed path (below, packing and dispatching cost more than they save). */
@@ -150,7 +149,7 @@ export function fusedMatMul(config: FusedMatMulConfig): Tensor {
   return record(c, inputs, (dy, [a, b, c]) => {
     // NOTE: every fusable activation's derivative can be written in y alone
     // (x > 0 ⟺ y > 0 for relu, elu, leakyRelu), so y stands in for x.
-    const dz = activation === "linear" ? dy : activationGrad(activation, c, dy, alpha);
+    const dz = activation === "linear" ? dy : activationGradFromOutput(activation, c, dy, alpha);
     const [da, db] = matMulGrads(a, b, dz, transposeA, transposeB);
     return bias ? [da, db, sumTo(dz, bias.shape)] : [da, db];
   }, [a, b, c]);
@@ -328,25 +327,6 @@ function matMulGrads(a: Tensor, b: Tensor, dc: Tensor, tA: boolean, tB: boolean)
   }
   // A broadcast batch (rank 2 or batch 1) sums its gradient over the batch.
   return [sumTo(da, a.shape), sumTo(db, b.shape)];
-}
-
-function activationGrad(activation: FusedActivation, y: Tensor, dy: Tensor, alpha: number): Tensor {
-  const dz = empty(y.shape);
-  if (dz.size > 0) {
-    runtime().dispatch(
-      unaryGradKernel,
-      { op: activation as Exclude<FusedActivation, "linear"> },
-      [
-        y.buffer,
-        y.buffer,
-        dy.buffer,
-        dz.buffer,
-      ],
-      { n: dz.size, alpha },
-      grid1D(dz.size),
-    );
-  }
-  return dz;
 }
 
 function checkDims(a: Tensor, b: Tensor, tA: boolean, tB: boolean, bias: Tensor | undefined) {

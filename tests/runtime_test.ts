@@ -65,6 +65,28 @@ Deno.test("command batching: a chain of 20 ops and one readback is one submit", 
   y.dispose();
 });
 
+Deno.test("bind groups: a repeated step reuses them; trim() (destroying free buffers) starts over", async () => {
+  const x = wg.tensor([1, 2, 3, 4]);
+  const step = () => wg.tidy(() => wg.add(wg.mul(wg.sub(x, 1), 2), 1));
+  const run = async () => {
+    const y = step();
+    wg.flush();
+    const data = await y.data();
+    y.dispose();
+    return data;
+  };
+  const want = new Float32Array([1, 3, 5, 7]);
+  assertEquals(await run(), want);
+  assertEquals(await run(), want); // buffers and uniform offsets now repeat step to step
+  const created = rt.bindGroupsCreated;
+  assertEquals(await run(), want);
+  assertEquals(rt.bindGroupsCreated, created, "a repeated step creates no bind group");
+  rt.pool.trim(); // destroys the free buffers that cached bind groups name
+  assertEquals(await run(), want);
+  assert(rt.bindGroupsCreated > created, "after trim() the bind groups are made again");
+  x.dispose();
+});
+
 Deno.test("device loss: the next dispatch throws a DeviceError that names the loss", async () => {
   // A runtime of its own, so the shared one (used by every other test) lives on.
   const ctx = await acquireDevice(navigator.gpu);

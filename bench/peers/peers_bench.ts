@@ -7,8 +7,9 @@
  *
  * Flags: `--steps N` training steps timed per row (default 10; the issue's 200
  * is `--steps 200`), `--only matmul,conv,train`, `--backends webgpu,wasm`, `--no-write`.
- * On this 2-core llvmpipe machine the default run takes ~25 minutes, nearly
- * all of it tfjs webgpu (matMul 2048 ~150 s, each conv call 10-60 s);
+ * On this 2-core llvmpipe machine the default run takes ~9 minutes at load
+ * ~3 (~25 under load 8-10), nearly all of it tfjs webgpu (matMul 2048 70-150 s,
+ * a conv call 1-30 s, a CNN step 8-33 s);
  * `--backends wasm` or `--only train` give a few-minute run.
  */
 import { parseArgs } from "node:util";

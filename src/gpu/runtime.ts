@@ -72,6 +72,8 @@ export class Runtime {
   /** Submits so far; a training step should add exactly one. */
   submits = 0;
   dispatches = 0;
+  /** Bind groups created (a dispatch that reuses a cached one adds none). */
+  bindGroupsCreated = 0;
 
   constructor(ctx: GPUContext) {
     this.ctx = ctx;
@@ -160,6 +162,7 @@ export class Runtime {
       );
       bindGroup = this.device.createBindGroup({ layout: cached.layout, entries });
       this.#bindGroups.set(key, bindGroup);
+      this.bindGroupsCreated++;
     }
     const pass = this.#openPass();
     pass.setPipeline(cached.pipeline);

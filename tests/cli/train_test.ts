@@ -115,10 +115,15 @@ Deno.test("stop after epoch 2 of 4, then --resume: a loadable checkpoint, and th
   assertEquals((await readJson(`${parts}/history.json`)).epoch, [0, 1]);
   assertEquals(await Deno.stat(`${parts}/report.txt`).catch(() => null), null, "no report before the end");
 
+  // What a crash in the middle of writing the next checkpoint leaves: a temporary directory, never an
+  // epoch-NNNN one. Resuming ignores it, and the next checkpoint removes it.
+  await Deno.mkdir(`${parts}/checkpoints/.epoch-0003.crashed.tmp`);
+  await Deno.writeTextFile(`${parts}/checkpoints/.epoch-0003.crashed.tmp/state.json`, "{");
   const resumed = await train(["--resume", parts]);
   assertEquals(resumed.code, EXIT.ok, resumed.text);
   assertStringIncludes(resumed.text, "Resuming after epoch 2");
   assert(!resumed.text.includes("Epoch 2/4"), "epochs 1 and 2 are not trained again");
+  assertEquals(await checkpoints(parts), ["epoch-0004"]);
   const reference = await whole();
   assertEquals(await weightsOf(parts), await weightsOf(reference));
   const history = async (dir: string) => (await readJson(`${dir}/history.json`)).history;

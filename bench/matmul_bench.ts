@@ -6,6 +6,7 @@
  * bench/gemm_variants.md.
  */
 import { gemmConfig } from "../shaders/matmul.ts";
+import { tune, tuningTable } from "../src/gpu/autotune.ts";
 import { ready } from "../src/gpu/runtime.ts";
 import { matMul } from "../src/ops/matmul.ts";
 import { randomNormal } from "../src/ops/creation.ts";
@@ -42,7 +43,9 @@ export async function shapeGflops(
 ): Promise<{ wall: number; cpu: number }> {
   const a = randomNormal(transposeA ? [K, M] : [M, K], 0, 1, 1);
   const b = randomNormal(transposeB ? [N, K] : [K, N], 0, 1, 2);
-  // Warm up: compile the pipeline and fill the pool.
+  // Warm up: tune (under "auto"), compile the winner's pipeline and fill the pool.
+  tidy(() => matMul(a, b, transposeA, transposeB)).dispose();
+  await tune();
   await tidy(() => matMul(a, b, transposeA, transposeB)).data();
   const cpu0 = cpuSeconds();
   const start = performance.now();
@@ -70,7 +73,9 @@ if (import.meta.main) {
     const byCpu = Number.isFinite(cpu) ? ` (by CPU time: ${cpu.toFixed(1)})` : "";
     console.log(`${label.padEnd(38)} ${wall.toFixed(1).padStart(5)} GFLOP/s${byCpu}`);
   };
-  const paths = Deno.args.includes("--paths") ? ["storage", "windowed"] as const : ["auto"] as const;
+  const paths = Deno.args.includes("--paths")
+    ? ["storage", "windowed", "texture"] as const
+    : ["auto"] as const;
   for (const path of paths) {
     gemmConfig.path = path;
     if (paths.length > 1) console.log(`-- path: ${path}`);
@@ -85,7 +90,8 @@ if (import.meta.main) {
     await row("MLP dH = dY·W2ᵀ [128,10]·[128,10]ᵀ", 128, 10, 128, false, true);
   }
   if (paths.length === 1) {
-    for (const path of ["storage", "windowed"] as const) {
+    console.log("autotuned:", JSON.stringify(tuningTable()));
+    for (const path of ["storage", "windowed", "texture"] as const) {
       gemmConfig.path = path;
       await row(`matMul 1024, path ${path}`, 1024, 1024, 1024);
     }

@@ -24,6 +24,7 @@
  * bench/gemm_variants.md.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
+import { TEXTURE_LINE } from "../src/gpu/texture_pool.ts";
 import { UNARY } from "./elementwise.ts";
 
 /** Activations the GEMM epilogue can apply (their derivatives need only y; see ops/matmul.ts). */
@@ -34,7 +35,7 @@ export type FusedActivation = "linear" | "relu" | "sigmoid" | "tanh" | "elu" | "
  * useWindowed there); "storage" / "windowed" force one, for tests and benches.
  * It lives here, not in ops/matmul.ts, whose exports are exactly its ops.
  */
-export const gemmConfig: { path: "auto" | "storage" | "windowed" } = { path: "auto" };
+export const gemmConfig: { path: "auto" | "storage" | "windowed" | "texture" } = { path: "auto" };
 
 /** A GEMM pipeline: its tiling and its epilogue's activation. */
 export interface MatMulVariant {
@@ -79,7 +80,7 @@ function kLoop({ tm, tn }: MatMulVariant): string {
 }
 
 /** The epilogue: C[row_i, col_j] = act(acc + bias[col_j]) for the rows and columns inside C. */
-function epilogue({ tm, tn }: MatMulVariant): string {
+function epilogue({ tm, tn }: { tm: number; tn: number }): string {
   const lines = [
     ...range(tn / 4).map((c) => `var bias_${c} = vec4<f32>(0.0);`),
     "if (params.hasBias != 0u) {",
@@ -316,6 +317,107 @@ ${
   }
   let cOffset = row * params.N + col + params.cOffset;
   ${epilogue.join("\n  ")}
+}`;
+  },
+};
+
+/** The texture GEMM's pipeline: tile per invocation, operand layouts, activation. */
+export interface TextureMatMulVariant {
+  activation: FusedActivation;
+  /** Rows and columns of C per invocation (multiples of 4); workgroups are 8 x 1. */
+  tm: number;
+  tn: number;
+  /** A is stored [K,M] (transposeA): a texel holds 4 rows of one k, not 4 k's of one row. */
+  aT: boolean;
+  /** B is stored [N,K] (transposeB): a texel holds 4 k's of one column, not 4 columns of one k. */
+  bT: boolean;
+}
+
+/**
+ * GEMM reading both operands from textures (src/gpu/texture_pool.ts gives the
+ * layout): on llvmpipe a texel load costs ~5 cycles against ~30 per float for
+ * storage, and unlike the 64 KiB uniform windows a texture holds a whole
+ * operand, so there is no packing and one dispatch covers C. K and each
+ * operand's stored row length are multiples of 4, so a texel never straddles
+ * two rows. Per 4 k's an invocation loads TM texels of A and TN of B and does
+ * 4·TM·TN FMAs. Rows and columns past the edge read whatever lies there (they
+ * are never stored).
+ */
+export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
+  name: "matmul_texture",
+  uniforms: [
+    ["M", "u32"],
+    ["N", "u32"],
+    ["K", "u32"],
+    // Texels per batch of A and B (0 = broadcast) and per stored row.
+    ["aBatchTexels", "u32"],
+    ["bBatchTexels", "u32"],
+    ["aLine", "u32"],
+    ["bLine", "u32"],
+    ["hasBias", "u32"],
+    ["alpha", "f32"],
+  ],
+  bindings: () => [
+    { name: "a", type: "", access: "texture" },
+    { name: "b", type: "", access: "texture" },
+    { name: "bias", type: "f32", access: "read" },
+    { name: "c", type: "f32", access: "read_write" },
+  ],
+  key: ({ activation, tm, tn, aT, bT }) => `${activation}/${tm}x${tn}/${aT ? "t" : "n"}${bT ? "t" : "n"}`,
+  source: (v) => {
+    const { tm, tn, aT, bT } = v;
+    const act = v.activation === "linear" ? "x" : UNARY[v.activation].forward;
+    const decl = (f: (i: number) => string, n: number) => range(n).map((i) => "  " + f(i)).join("\n");
+    // a(i, kk) and bv(kk, c): op(A)[row + i, k + kk] and op(B)[k + kk, col + 4c .. 4c + 3].
+    const aLoads = aT
+      ? range(4).flatMap((kk) =>
+        range(tm / 4).map((g) => `let a_${kk}_${g} = texel(a, ta + ${kk}u * params.aLine + ${g}u);`)
+      )
+      : range(tm).map((i) => `let a_${i} = texel(a, ta + ${i}u * params.aLine);`);
+    const aValue = (i: number, kk: number) => aT ? `a_${kk}_${i >> 2}[${i & 3}]` : `a_${i}[${kk}]`;
+    const bLoads = bT
+      ? range(tn).map((j) => `let b_${j} = texel(b, tb + ${j}u * params.bLine);`)
+      : range(4).flatMap((kk) =>
+        range(tn / 4).map((c) => `let b_${kk}_${c} = texel(b, tb + ${kk}u * params.bLine + ${c}u);`)
+      );
+    const bVector = (kk: number, c: number) =>
+      bT ? `vec4<f32>(${range(4).map((e) => `b_${4 * c + e}[${kk}]`).join(", ")})` : `b_${kk}_${c}`;
+    const fmas = range(4).flatMap((kk) =>
+      range(tm).flatMap((i) =>
+        range(tn / 4).map((c) =>
+          `acc_${i}_${c} = fma(vec4<f32>(${aValue(i, kk)}), ${bVector(kk, c)}, acc_${i}_${c});`
+        )
+      )
+    );
+    return `
+fn activate(x: f32) -> f32 {
+  let alpha = params.alpha;
+  _ = alpha;
+  return ${act};
+}
+
+fn texel(t: texture_2d<f32>, i: u32) -> vec4<f32> {
+  return textureLoad(t, vec2<u32>(i & ${TEXTURE_LINE - 1}u, i >> ${Math.log2(TEXTURE_LINE)}u), 0);
+}
+
+@compute @workgroup_size(8, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x * ${tm}u;
+  let col = gid.y * ${tn}u;
+  if (row >= params.M || col >= params.N) { return; }
+  let batch = gid.z;
+${decl((i) => range(tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).join(" "), tm)}
+  // The texel of op(A)[row, k] and op(B)[k, col] at k = 0, and their steps per 4 k's.
+  var ta = batch * params.aBatchTexels + ${aT ? "row / 4u" : "row * params.aLine"};
+  var tb = batch * params.bBatchTexels + ${bT ? "col * params.bLine" : "col / 4u"};
+  let aStep = ${aT ? "4u * params.aLine" : "1u"};
+  let bStep = ${bT ? "1u" : "4u * params.bLine"};
+  for (var k = 0u; k < params.K; k += 4u) {
+    ${[...aLoads, ...bLoads, ...fmas].join("\n    ")}
+    ta += aStep;
+    tb += bStep;
+  }
+${epilogue(v)}
 }`;
   },
 };

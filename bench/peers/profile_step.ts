@@ -11,6 +11,7 @@
  *
  * `deno run --allow-read=node_modules --allow-env bench/peers/profile_step.ts [steps] [mlp|cnn|both]`
  */
+import { tune } from "../../src/gpu/autotune.ts";
 import { ready, Runtime, runtime } from "../../src/gpu/runtime.ts";
 import { type Kernel, kernelKey } from "../../src/gpu/kernel.ts";
 import { variableGrads } from "../../src/autograd/gradients.ts";
@@ -111,7 +112,9 @@ async function profile(model: PeerModel, batch: number) {
       optimizer.applyGradients(grads);
       return value;
     });
-  for (let i = 0; i < 3; i++) step().dispose();
+  step().dispose();
+  await tune(); // as fit() does after its first step
+  for (let i = 0; i < 2; i++) step().dispose();
   await step().data();
   // (1) as in training, each step from an idle GPU
   let encode = 0, inDispatch = 0, wall = 0;

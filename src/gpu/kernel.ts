@@ -8,15 +8,17 @@
 export type UniformType = "u32" | "i32" | "f32" | "u32x8";
 
 /**
- * A buffer binding; `type` is the array element type, e.g. `f32` or `vec4<f32>`.
+ * A binding; `type` is the array element type, e.g. `f32` or `vec4<f32>`.
  * "uniform" binds (a window of) a buffer as `var<uniform> name: array<type, length>`
  * (at most 64 KiB, 16-byte elements): on llvmpipe a uniform load costs ~1/14 of a
  * storage load (bench/conv_variants.md), so kernels read small, reused operands this way.
+ * "texture" binds an rgba32float `texture_2d<f32>` (`type` is ignored): a tensor copied
+ * into texture lines by `Runtime.texture` (a texel load costs ~1/25 of four storage loads there).
  */
 export interface Binding {
   readonly name: string;
   readonly type: string;
-  readonly access: "read" | "read_write" | "uniform";
+  readonly access: "read" | "read_write" | "uniform" | "texture";
   /** For "uniform": the fixed array length (the binding must cover length × 16 bytes). */
   readonly length?: number;
 }
@@ -102,10 +104,13 @@ export function kernelSource<V>(kernel: Kernel<V>, variant: V): string {
     lines.push(`@group(0) @binding(${binding++}) var<uniform> params: Params;`);
   }
   for (const b of kernel.bindings(variant)) {
+    const at = `@group(0) @binding(${binding++})`;
     lines.push(
       b.access === "uniform"
-        ? `@group(0) @binding(${binding++}) var<uniform> ${b.name}: array<${b.type}, ${b.length}>;`
-        : `@group(0) @binding(${binding++}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`,
+        ? `${at} var<uniform> ${b.name}: array<${b.type}, ${b.length}>;`
+        : b.access === "texture"
+        ? `${at} var ${b.name}: texture_2d<f32>;`
+        : `${at} var<storage, ${b.access}> ${b.name}: array<${b.type}>;`,
     );
   }
   return lines.join("\n") + "\n" + kernel.source(variant);

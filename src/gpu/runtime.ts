@@ -7,6 +7,7 @@
 import { DeviceError, GPUAssertionError } from "../errors.ts";
 import { acquireDevice, type GPUContext } from "./device.ts";
 import { BufferPool } from "./buffer_pool.ts";
+import { TexturePool } from "./texture_pool.ts";
 import {
   encodeUniforms,
   type Kernel,
@@ -45,6 +46,7 @@ export class Runtime {
   readonly ctx: GPUContext;
   readonly device: GPUDevice;
   readonly pool: BufferPool;
+  readonly textures: TexturePool;
   /** A storage buffer that checking kernels write a failure code into; read with every readback. */
   readonly statusBuffer: GPUBuffer;
 
@@ -58,7 +60,7 @@ export class Runtime {
    */
   readonly #bindGroups = new Map<string, GPUBindGroup>();
   #bindGroupsGeneration = 0;
-  readonly #bufferIds = new WeakMap<GPUBuffer, number>();
+  readonly #bufferIds = new WeakMap<GPUBuffer | GPUTextureView, number>();
   #nextBufferId = 0;
   readonly #uniformAlign: number;
   readonly #uniformBuffer: GPUBuffer;
@@ -79,6 +81,7 @@ export class Runtime {
     this.ctx = ctx;
     this.device = ctx.device;
     this.pool = new BufferPool(ctx.device);
+    this.textures = new TexturePool(ctx.device);
     this.#uniformAlign = ctx.device.limits.minUniformBufferOffsetAlignment;
     this.#uniformBuffer = ctx.device.createBuffer({
       size: UNIFORM_ARENA_BYTES,
@@ -114,12 +117,13 @@ export class Runtime {
   /**
    * Records one dispatch of `kernel` (variant `variant`) into the open compute
    * pass. A buffer binds whole; a `{ buffer, offset, size }` binds a window
-   * (uniform bindings, which are limited to 64 KiB).
+   * (uniform bindings, which are limited to 64 KiB); a texture binding takes
+   * the view that `texture()` returned.
    */
   dispatch<V>(
     kernel: Kernel<V>,
     variant: V,
-    buffers: readonly (GPUBuffer | GPUBufferBinding)[],
+    buffers: readonly (GPUBuffer | GPUBufferBinding | GPUTextureView)[],
     uniforms: UniformValues,
     workgroups: readonly [number, number?, number?],
   ): void {
@@ -145,7 +149,7 @@ export class Runtime {
     for (const b of buffers) {
       key += "buffer" in b
         ? `|${this.#bufferId(b.buffer)}@${b.offset ?? 0}+${b.size ?? ""}`
-        : `|${this.#bufferId(b as GPUBuffer)}`;
+        : `|${this.#bufferId(b)}`;
     }
     let bindGroup = this.#bindGroups.get(key);
     if (bindGroup === undefined) {
@@ -158,7 +162,10 @@ export class Runtime {
       }
       const first = entries.length;
       buffers.forEach((b, i) =>
-        entries.push({ binding: first + i, resource: "buffer" in b ? b : { buffer: b as GPUBuffer } })
+        entries.push({
+          binding: first + i,
+          resource: "buffer" in b || b instanceof GPUTextureView ? b : { buffer: b },
+        })
       );
       bindGroup = this.device.createBindGroup({ layout: cached.layout, entries });
       this.#bindGroups.set(key, bindGroup);
@@ -176,6 +183,17 @@ export class Runtime {
     this.check();
     this.#closePass();
     this.#openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /**
+   * Records a copy of the first `floats` floats of `buffer` (a multiple of 4)
+   * into a pooled texture, in order with the dispatches around it, and
+   * returns its view for a "texture" binding of this submit's dispatches.
+   */
+  texture(buffer: GPUBuffer, floats: number): GPUTextureView {
+    this.check();
+    this.#closePass();
+    return this.textures.copyIn(this.#openEncoder(), buffer, floats);
   }
 
   /** Whether commands are recorded and not yet submitted. */
@@ -211,6 +229,7 @@ export class Runtime {
     this.#encoder = null;
     this.#uniformUsed = 0;
     this.pool.recycle();
+    this.textures.recycle();
   }
 
   /**
@@ -264,9 +283,9 @@ export class Runtime {
     }
   }
 
-  #bufferId(buffer: GPUBuffer): number {
-    let id = this.#bufferIds.get(buffer);
-    if (id === undefined) this.#bufferIds.set(buffer, id = this.#nextBufferId++);
+  #bufferId(resource: GPUBuffer | GPUTextureView): number {
+    let id = this.#bufferIds.get(resource);
+    if (id === undefined) this.#bufferIds.set(resource, id = this.#nextBufferId++);
     return id;
   }
 
@@ -297,13 +316,16 @@ export class Runtime {
       });
     }
     for (const b of kernel.bindings(variant)) {
-      layoutEntries.push({
-        binding: layoutEntries.length,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: {
-          type: b.access === "uniform" ? "uniform" : b.access === "read" ? "read-only-storage" : "storage",
+      const binding = layoutEntries.length, visibility = GPUShaderStage.COMPUTE;
+      layoutEntries.push(
+        b.access === "texture" ? { binding, visibility, texture: { sampleType: "unfilterable-float" } } : {
+          binding,
+          visibility,
+          buffer: {
+            type: b.access === "uniform" ? "uniform" : b.access === "read" ? "read-only-storage" : "storage",
+          },
         },
-      });
+      );
     }
     const layout = this.device.createBindGroupLayout({ entries: layoutEntries });
     const module = this.device.createShaderModule({

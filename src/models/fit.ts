@@ -9,6 +9,7 @@ import { accumulateKernel } from "../../shaders/metrics.ts";
 import { variableGrads } from "../autograd/gradients.ts";
 import { withTape } from "../autograd/tape.ts";
 import { ShapeError } from "../errors.ts";
+import { tune, tuningPending } from "../gpu/autotune.ts";
 import { runtime } from "../gpu/runtime.ts";
 import { applyActivation } from "../layers/activations.ts";
 import { formatSymbolicShape } from "../layers/layer.ts";
@@ -350,6 +351,8 @@ async function fitLoop(model: Sequential, x: ModelData, y: ModelData, args: Mode
         );
         optimizer.applyGradients(grads); // ends the step with its one submit
         for (const g of Object.values(grads)) g.dispose();
+        // The first step named the products worth tuning; later steps run the winners.
+        if (tuningPending()) await tune();
         seen += count;
         if (liveReads && performance.now() - lastRead >= READ_INTERVAL_MS) {
           batchLogs = logsOf(await sums.data() as Float32Array, base, seen);

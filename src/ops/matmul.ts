@@ -10,17 +10,21 @@ import {
   matMulKernel,
   type MatMulVariant,
   packKernel,
+  textureMatMulKernel,
+  type TextureMatMulVariant,
   WINDOW_K,
   WINDOW_VEC4,
   windowedMatMulKernel,
   type WindowedMatMulVariant,
 } from "../../shaders/matmul.ts";
-import { record } from "../autograd/tape.ts";
+import { isWatched, record } from "../autograd/tape.ts";
 import { ShapeError } from "../errors.ts";
+import { tunedChoice } from "../gpu/autotune.ts";
 import { runtime } from "../gpu/runtime.ts";
 import { formatShape } from "../shape.ts";
 import { empty, type Tensor } from "../tensor.ts";
 import { asTensor, checkDType } from "./_util.ts";
+import { randomNormal } from "./creation.ts";
 import { activationGradFromOutput } from "./elementwise.ts";
 import { sumTo } from "./reduce.ts";
 
@@ -38,32 +42,93 @@ function storageTiling(): Omit<MatMulVariant, "activation"> {
     : { tm: 4, tn: 4, wgx: 16, wgy: 16 };
 }
 
-/**
- * Which GEMM runs (numbers: bench/gemm_variants.md). On llvmpipe a storage
- * load costs ~30 cycles per invocation and float against ~2 for a uniform
- * load and ~0.1 for an FMA (Mesa 22.3 loops over the 8 SIMD lanes for every
- * storage access). So there, large products pack both operands into bands
- * and read them through 64 KiB uniform windows ("windowed", ~3x faster at
- * 1024³); small or narrow ones, where packing and one dispatch per 64x64
- * block do not pay, use the storage kernel with a large register block (it
- * runs at ~TM·TN/(TM+TN) FMAs per load, but LLVM's time grows faster). On
- * a real GPU, the storage kernel with 4x4 per thread in 16x16 workgroups.
- * `gemmConfig.path` forces one.
- */
-function useWindowed({ M, N, K, aBatch, bBatch }: Dims): boolean {
+/** Whether the windowed GEMM can take this product: its windows, packed operands and grid fit the limits. */
+function windowedFits({ M, N, K, aBatch, bBatch }: Dims): boolean {
   if (K === 0) return false; // C = act(bias): no k to loop over, no window to bind
   const { limits } = runtime().device;
   const packedBytes = (rows: number, batches: number) =>
     (batches * Math.ceil(rows / BAND) * BAND * K + 4 * WINDOW_VEC4) * 4;
-  const fits = limits.maxUniformBuffersPerShaderStage >= 2 * WINDOWS + 1 &&
+  return limits.maxUniformBuffersPerShaderStage >= 2 * WINDOWS + 1 &&
     limits.maxUniformBufferBindingSize >= WINDOW_VEC4 * 16 &&
     Math.max(packedBytes(M, aBatch), packedBytes(N, bBatch)) <= limits.maxStorageBufferBindingSize &&
     Math.max(Math.ceil(K / 8), Math.ceil(Math.max(M, N) / BAND) * (BAND / 8)) <=
       limits.maxComputeWorkgroupsPerDimension;
-  if (gemmConfig.path !== "auto") return gemmConfig.path === "windowed" && fits;
-  // A band is 64 rows / columns: narrower products (the 10 logits of a classifier) waste most of it.
-  return fits && runtime().ctx.isFallbackAdapter && M * N * K >= WINDOWED_MIN_WORK && M >= 48 && N >= 48 &&
-    K >= 32;
+}
+
+/** Whether, untuned, llvmpipe takes the windowed path: a band is 64 rows / columns, so narrower products (the 10 logits of a classifier) waste most of it. */
+function largeEnoughToWindow({ M, N, K }: Dims): boolean {
+  return M * N * K >= WINDOWED_MIN_WORK && M >= 48 && N >= 48 && K >= 32;
+}
+
+/**
+ * Whether the texture GEMM can take this product: K and each operand's stored
+ * row length are multiples of 4 (a texel never straddles rows), and each
+ * operand fits in one texture.
+ */
+function textureFits({ M, N, K, aBatch, bBatch }: Dims, tA: boolean, tB: boolean): boolean {
+  const { maxFloats } = runtime().textures;
+  return K > 0 && K % 4 === 0 && (!tA || M % 4 === 0) && (tB || N % 4 === 0) &&
+    aBatch * M * K <= maxFloats && bBatch * K * N <= maxFloats;
+}
+
+/** The GEMM implementations: a path and, for textures, the tile per invocation. */
+const GEMMS = {
+  storage: (g: Gemm) => storageGemm(g),
+  windowed: (g: Gemm) => windowedGemm(g),
+  "texture8x16": (g: Gemm) => textureGemm(g, 8, 16),
+  "texture16x32": (g: Gemm) => textureGemm(g, 16, 32),
+};
+type GemmPlan = keyof typeof GEMMS;
+
+/** M·N·K from which a product is autotuned; below, one dispatch's fixed cost dominates every path. */
+const TUNED_MIN_WORK = 1 << 21;
+
+/**
+ * Which GEMM runs (numbers: bench/gemm_variants.md). On llvmpipe a storage
+ * load costs ~30 cycles per invocation and float against ~2 for a uniform
+ * load, ~5 for a texel (4 floats) and ~0.1 for an FMA (Mesa 22.3 loops over
+ * the 8 SIMD lanes for every storage access). So there, large products read
+ * their operands from textures or through 64 KiB uniform windows; small or
+ * narrow ones, where copies and extra dispatches do not pay, use the storage
+ * kernel with a large register block. On a real GPU, the storage kernel with
+ * 4x4 per thread in 16x16 workgroups is the usual winner.
+ *
+ * Products of at least TUNED_MIN_WORK are autotuned (src/gpu/autotune.ts)
+ * among the implementations that can take them; until tuned, and below that
+ * size, llvmpipe takes the windowed path for large products, everything else
+ * the storage one. `gemmConfig.path` forces a path.
+ */
+function gemmPlan(g: Gemm): GemmPlan {
+  const { dims, transposeA, transposeB } = g;
+  const texture = textureFits(dims, transposeA, transposeB);
+  const windowed = windowedFits(dims);
+  if (gemmConfig.path !== "auto") {
+    if (gemmConfig.path === "texture") return texture ? "texture16x32" : "storage";
+    return gemmConfig.path === "windowed" && windowed ? "windowed" : "storage";
+  }
+  const fallback: GemmPlan = windowed && runtime().ctx.isFallbackAdapter && largeEnoughToWindow(dims)
+    ? "windowed"
+    : "storage";
+  const { M, N, K, batch } = dims;
+  if (M * N * K * batch < TUNED_MIN_WORK) return fallback;
+  const candidates: GemmPlan[] = ["storage"];
+  if (windowed) candidates.push("windowed");
+  if (texture) candidates.push("texture8x16", "texture16x32");
+  const key = `gemm/${transposeA ? "t" : "n"}${transposeB ? "t" : "n"}/${batch}/` +
+    [M, N, K].map((n) => 2 ** Math.ceil(Math.log2(n))).join("x");
+  return tunedChoice(key, fallback, () => ({
+    candidates,
+    reps: Math.max(1, Math.min(200, Math.round(2e8 / (2 * M * N * K * batch)))),
+    setup: () => {
+      const a = randomNormal(g.a.shape, 0, 1, 1), b = randomNormal(g.b.shape, 0, 1, 2);
+      const c = empty(dims.outShape);
+      const trial: Gemm = { ...g, a, b, c, bias: undefined };
+      return {
+        run: (plan: string) => GEMMS[plan as GemmPlan](trial),
+        dispose: () => [a, b, c].forEach((t) => t.dispose()),
+      };
+    },
+  })) as GemmPlan;
 }
 
 /** The operands and options of {@linkcode fusedMatMul}. */
@@ -142,15 +207,17 @@ export function fusedMatMul(config: FusedMatMulConfig): Tensor {
   const dims = checkDims(a, b, transposeA, transposeB, bias);
   const c = empty(dims.outShape);
   if (c.size > 0) {
-    const gemm = useWindowed(dims) ? windowedGemm : storageGemm;
-    gemm({ a, b, bias, c, dims, transposeA, transposeB, activation, alpha });
+    const gemm: Gemm = { a, b, bias, c, dims, transposeA, transposeB, activation, alpha };
+    GEMMS[gemmPlan(gemm)](gemm);
   }
   const inputs = bias ? [a, b, bias] : [a, b];
+  // Decided now, while the tape is active: a product with data (a first layer's x) skips dA.
+  const needA = isWatched(a), needB = isWatched(b);
   return record(c, inputs, (dy, [a, b, c]) => {
     // NOTE: every fusable activation's derivative can be written in y alone
     // (x > 0 ⟺ y > 0 for relu, elu, leakyRelu), so y stands in for x.
     const dz = activation === "linear" ? dy : activationGradFromOutput(activation, c, dy, alpha);
-    const [da, db] = matMulGrads(a, b, dz, transposeA, transposeB);
+    const [da, db] = matMulGrads(a, b, dz, transposeA, transposeB, needA, needB);
     return bias ? [da, db, sumTo(dz, bias.shape)] : [da, db];
   }, [a, b, c]);
 }
@@ -194,6 +261,30 @@ function storageGemm({ a, b, bias, c, dims, transposeA, transposeB, activation, 
     Math.ceil(N / (variant.tn * variant.wgy)),
     dims.batch,
   ]);
+}
+
+/** C = act(op(A)·op(B) + bias): both operands copied into textures, then one dispatch. */
+function textureGemm(
+  { a, b, bias, c, dims, transposeA, transposeB, activation, alpha }: Gemm,
+  tm: number,
+  tn: number,
+): void {
+  const { M, N, K, aBatch, bBatch } = dims;
+  const gpu = runtime();
+  const at = gpu.texture(a.buffer, aBatch * M * K);
+  const bt = gpu.texture(b.buffer, bBatch * K * N);
+  const variant: TextureMatMulVariant = { activation, tm, tn, aT: transposeA, bT: transposeB };
+  gpu.dispatch(textureMatMulKernel, variant, [at, bt, (bias ?? a).buffer, c.buffer], {
+    M,
+    N,
+    K,
+    aBatchTexels: aBatch === 1 ? 0 : M * K / 4,
+    bBatchTexels: bBatch === 1 ? 0 : K * N / 4,
+    aLine: (transposeA ? M : K) / 4,
+    bLine: (transposeB ? K : N) / 4,
+    hasBias: bias ? 1 : 0,
+    alpha,
+  }, [Math.ceil(M / (8 * variant.tm)), Math.ceil(N / variant.tn), dims.batch]);
 }
 
 /**
@@ -309,24 +400,39 @@ function windowedGemm({ a, b, bias, c, dims, transposeA, transposeB, activation,
   bp.dispose();
 }
 
-/** dA, dB of C = op(A)·op(B), each as one GEMM with transposes folded into the kernel variant. */
-function matMulGrads(a: Tensor, b: Tensor, dc: Tensor, tA: boolean, tB: boolean): [Tensor, Tensor] {
-  let da: Tensor, db: Tensor;
+/**
+ * dA, dB of C = op(A)·op(B), each as one GEMM with transposes folded into the
+ * kernel variant; one not needed (an operand no gradient flows to) is null.
+ */
+function matMulGrads(
+  a: Tensor,
+  b: Tensor,
+  dc: Tensor,
+  tA: boolean,
+  tB: boolean,
+  needA: boolean,
+  needB: boolean,
+): [Tensor | null, Tensor | null] {
+  // Each product as [left, right, transposeLeft, transposeRight].
+  let da: [Tensor, Tensor, boolean, boolean], db: [Tensor, Tensor, boolean, boolean];
   if (!tA && !tB) { // C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC
-    da = matMul(dc, b, false, true);
-    db = matMul(a, dc, true, false);
+    da = [dc, b, false, true];
+    db = [a, dc, true, false];
   } else if (!tA && tB) { // C = A·Bᵀ: dA = dC·B, dB = dCᵀ·A
-    da = matMul(dc, b, false, false);
-    db = matMul(dc, a, true, false);
+    da = [dc, b, false, false];
+    db = [dc, a, true, false];
   } else if (tA && !tB) { // C = Aᵀ·B: dA = B·dCᵀ, dB = A·dC
-    da = matMul(b, dc, false, true);
-    db = matMul(a, dc, false, false);
+    da = [b, dc, false, true];
+    db = [a, dc, false, false];
   } else { // C = Aᵀ·Bᵀ: dA = Bᵀ·dCᵀ, dB = dCᵀ·Aᵀ
-    da = matMul(b, dc, true, true);
-    db = matMul(dc, a, true, true);
+    da = [b, dc, true, true];
+    db = [dc, a, true, true];
   }
   // A broadcast batch (rank 2 or batch 1) sums its gradient over the batch.
-  return [sumTo(da, a.shape), sumTo(db, b.shape)];
+  return [
+    needA ? sumTo(matMul(...da), a.shape) : null,
+    needB ? sumTo(matMul(...db), b.shape) : null,
+  ];
 }
 
 function checkDims(a: Tensor, b: Tensor, tA: boolean, tB: boolean, bias: Tensor | undefined) {

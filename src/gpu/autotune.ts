@@ -1,0 +1,122 @@
+/**
+ * Autotuning: an op with several implementations (kernel variants, paths)
+ * names a problem class (e.g. a GEMM's transposes and size bucket) and its
+ * candidates. The first time a class is seen the op runs its default and the
+ * class waits; `tune()` then times every candidate on that class's shape and
+ * keeps the fastest for this adapter, in memory and, where a store is set
+ * (the CLI sets a file in the cache dir, src/io/tuning_store.ts), on disk.
+ * Ops stay synchronous: only `tune()` awaits the GPU, and `fit()` calls it
+ * after its first step. Why tune rather than pick by adapter: on llvmpipe a
+ * storage load costs ~30 cycles and texture and uniform loads a few, so the
+ * winners there are the opposite of a real GPU's (bench/gemm_variants.md).
+ */
+import { runtime } from "./runtime.ts";
+
+/** Bump when kernels change, so that stored winners of old kernels are not trusted. */
+const TUNING_VERSION = 1;
+
+/** What `tune()` times for one problem class. */
+export interface TuningProblem {
+  readonly candidates: readonly string[];
+  /** Allocates inputs once; `run` records one run of a candidate (no submit), `dispose` frees them. */
+  setup(): { run(candidate: string): void; dispose(): void };
+  /** Runs per timing, so that one timing is long against the ~11 ms a wait costs here. */
+  readonly reps: number;
+}
+
+/** Where winners persist between processes: one table per adapter. */
+export interface TuningStore {
+  load(adapter: string): Promise<Record<string, string>>;
+  save(adapter: string, winners: Record<string, string>): Promise<void>;
+}
+
+const winners = new Map<string, string>();
+const waiting = new Map<string, TuningProblem>();
+let store: TuningStore | null = null;
+
+/**
+ * The tuned candidate of class `key`, or `fallback` while it is untuned (the
+ * class then waits for `tune()`; `problem` is called only the first time).
+ */
+export function tunedChoice(key: string, fallback: string, problem: () => TuningProblem): string {
+  const winner = winners.get(key);
+  if (winner !== undefined) return winner;
+  if (!waiting.has(key)) waiting.set(key, problem());
+  return fallback;
+}
+
+/** Whether some class waits for `tune()`. */
+export function tuningPending(): boolean {
+  return waiting.size > 0;
+}
+
+/** This adapter's key in a store: its identity and the kernels' version. */
+export function adapterKey(): string {
+  const { vendor, architecture, device, description } = runtime().ctx.adapterInfo;
+  return `v${TUNING_VERSION}|${vendor}|${architecture}|${device}|${description}`;
+}
+
+/** Persists winners in `s` from now on, after taking the ones it already holds for this adapter. */
+export async function useTuningStore(s: TuningStore | null): Promise<void> {
+  store = s;
+  if (s === null) return;
+  for (const [key, winner] of Object.entries(await s.load(adapterKey()))) {
+    winners.set(key, winner);
+    waiting.delete(key);
+  }
+}
+
+/** Forgets every winner (tests, benches that compare paths). */
+export function resetTuning(): void {
+  winners.clear();
+  waiting.clear();
+}
+
+/** The winners so far, by class. */
+export function tuningTable(): Record<string, string> {
+  return Object.fromEntries(winners);
+}
+
+/**
+ * Times every candidate of every waiting class and keeps the fastest. Each
+ * candidate first runs once alone (its compile, checked for validation
+ * errors: a pipeline that failed is skipped silently by WebGPU and would look
+ * fastest), then twice `reps` runs; the best of the two counts.
+ *
+ * @returns The classes tuned.
+ */
+export async function tune(): Promise<number> {
+  const gpu = runtime();
+  const classes = [...waiting];
+  waiting.clear();
+  gpu.flush();
+  await gpu.device.queue.onSubmittedWorkDone();
+  for (const [key, problem] of classes) {
+    const { run, dispose } = problem.setup();
+    let best = "", bestTime = Infinity;
+    try {
+      for (const candidate of problem.candidates) {
+        gpu.device.pushErrorScope("validation");
+        run(candidate);
+        gpu.flush();
+        const error = await gpu.device.popErrorScope();
+        await gpu.device.queue.onSubmittedWorkDone();
+        if (error) continue;
+        let time = Infinity;
+        for (let trial = 0; trial < 2; trial++) {
+          const start = performance.now();
+          for (let i = 0; i < problem.reps; i++) run(candidate);
+          gpu.flush();
+          await gpu.device.queue.onSubmittedWorkDone();
+          time = Math.min(time, performance.now() - start);
+        }
+        if (time < bestTime) [best, bestTime] = [candidate, time];
+      }
+    } finally {
+      dispose();
+    }
+    if (best !== "") winners.set(key, best);
+  }
+  if (store && classes.length > 0) await store.save(adapterKey(), tuningTable());
+  return classes.length;
+}

@@ -24,6 +24,8 @@
 import { ready as acquireRuntime } from "./src/gpu/runtime.ts";
 
 export { flush } from "./src/gpu/runtime.ts";
+export { tune, type TuningStore, tuningTable, useTuningStore } from "./src/gpu/autotune.ts";
+export { fileTuningStore } from "./src/io/tuning_store.ts";
 
 /**
  * Resolves once the WebGPU device is acquired (importing this module already

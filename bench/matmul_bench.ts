@@ -5,7 +5,7 @@
  * for every row under both). Kernel versions and their numbers:
  * bench/gemm_variants.md.
  */
-import { gemmConfig } from "../shaders/matmul.ts";
+import { GEMM_PLANS, gemmConfig } from "../shaders/matmul.ts";
 import { tune, tuningTable } from "../src/gpu/autotune.ts";
 import { ready } from "../src/gpu/runtime.ts";
 import { matMul } from "../src/ops/matmul.ts";
@@ -73,9 +73,7 @@ if (import.meta.main) {
     const byCpu = Number.isFinite(cpu) ? ` (by CPU time: ${cpu.toFixed(1)})` : "";
     console.log(`${label.padEnd(38)} ${wall.toFixed(1).padStart(5)} GFLOP/s${byCpu}`);
   };
-  const paths = Deno.args.includes("--paths")
-    ? ["storage", "windowed", "texture"] as const
-    : ["auto"] as const;
+  const paths = Deno.args.includes("--paths") ? GEMM_PLANS : ["auto"] as const;
   for (const path of paths) {
     gemmConfig.path = path;
     if (paths.length > 1) console.log(`-- path: ${path}`);
@@ -91,7 +89,7 @@ if (import.meta.main) {
   }
   if (paths.length === 1) {
     console.log("autotuned:", JSON.stringify(tuningTable()));
-    for (const path of ["storage", "windowed", "texture"] as const) {
+    for (const path of GEMM_PLANS) {
       gemmConfig.path = path;
       await row(`matMul 1024, path ${path}`, 1024, 1024, 1024);
     }

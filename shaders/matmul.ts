@@ -31,11 +31,20 @@ import { UNARY } from "./elementwise.ts";
 export type FusedActivation = "linear" | "relu" | "sigmoid" | "tanh" | "elu" | "leakyRelu" | "step";
 
 /**
- * Which GEMM ops/matmul.ts runs: "auto" picks per adapter and shape (see
- * useWindowed there); "storage" / "windowed" force one, for tests and benches.
- * It lives here, not in ops/matmul.ts, whose exports are exactly its ops.
+ * The GEMM implementations ops/matmul.ts chooses from: the storage kernel, the
+ * uniform-window one, and the texture one with 8x16 or 16x32 outputs per invocation.
  */
-export const gemmConfig: { path: "auto" | "storage" | "windowed" | "texture" } = { path: "auto" };
+export const GEMM_PLANS = ["storage", "windowed", "texture8x16", "texture16x32"] as const;
+/** One of GEMM_PLANS. */
+export type GemmPlan = (typeof GEMM_PLANS)[number];
+
+/**
+ * Which GEMM ops/matmul.ts runs: "auto" autotunes (see gemmPlan there); a
+ * plan forces it wherever it can take the product (else the storage kernel
+ * runs), for tests and benches. It lives here, not in ops/matmul.ts, whose
+ * exports are exactly its ops.
+ */
+export const gemmConfig: { path: "auto" | GemmPlan } = { path: "auto" };
 
 /** A GEMM pipeline: its tiling and its epilogue's activation. */
 export interface MatMulVariant {

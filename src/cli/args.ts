@@ -29,6 +29,11 @@ export const OPTIMIZERS = ["adam", "sgd", "momentum", "rmsprop", "adagrad"] as c
 /** An optimizer's name as the CLI takes it. */
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
+/** Learning-rate schedules: constant, or cosine decay from --lr towards 0 over the epochs. */
+export const LR_SCHEDULES = ["constant", "cosine"] as const;
+/** A schedule's name as the CLI takes it. */
+export type LrScheduleName = (typeof LR_SCHEDULES)[number];
+
 /** Everything a run needs to know; state.json stores it, so a resumed run uses the same. */
 export interface TrainOptions {
   dataset: DatasetName;
@@ -36,6 +41,8 @@ export interface TrainOptions {
   epochs: number;
   batchSize: number;
   lr: number;
+  /** Runs checkpointed before the flag existed have none: constant. */
+  lrSchedule?: LrScheduleName;
   optimizer: OptimizerName;
   validationSplit: number;
   seed: number;
@@ -71,6 +78,7 @@ const VALUE_FLAGS = {
   epochs: "epochs",
   "batch-size": "batchSize",
   lr: "lr",
+  "lr-schedule": "lrSchedule",
   optimizer: "optimizer",
   "validation-split": "validationSplit",
   seed: "seed",
@@ -88,6 +96,7 @@ export interface Defaults {
   batchSize: number;
   optimizer: OptimizerName;
   lr: number;
+  lrSchedule: LrScheduleName;
   validationSplit: number;
 }
 
@@ -106,11 +115,12 @@ export function defaultsFor(dataset: DatasetName, model: ModelName): Defaults {
       batchSize: 4,
       optimizer: "adam",
       lr: 0.05,
+      lrSchedule: "constant",
       validationSplit: 0,
     };
   }
   const epochs = model === "cnn" ? (dataset === "cifar10" ? 20 : 12) : 15;
-  return { epochs, batchSize: 128, optimizer: "adam", lr: 1e-3, validationSplit: 0.1 };
+  return { epochs, batchSize: 128, optimizer: "adam", lr: 1e-3, lrSchedule: "cosine", validationSplit: 0.1 };
 }
 
 /** Whether a dataset is one of the logic gates. */
@@ -175,6 +185,7 @@ export function parseCommand(args: readonly string[]): Command {
   };
   take("model", "model", oneOf(MODELS));
   take("optimizer", "optimizer", oneOf(OPTIMIZERS));
+  take("lrSchedule", "lr-schedule", oneOf(LR_SCHEDULES));
   take("epochs", "epochs", integer(1));
   take("batchSize", "batch-size", integer(1));
   take("seed", "seed", integer(0, 2 ** 32 - 1));
@@ -294,6 +305,7 @@ export function resolveOptions(dataset: DatasetName, given: Partial<TrainOptions
       (given.optimizer === undefined || given.optimizer === d.optimizer
         ? d.lr
         : defaultLearningRate(given.optimizer, isGate(dataset))),
+    lrSchedule: given.lrSchedule ?? d.lrSchedule,
     validationSplit: given.validationSplit ?? d.validationSplit,
     seed: given.seed ?? 0,
     limit: given.limit ?? null,
@@ -310,7 +322,8 @@ function defaultLearningRate(optimizer: OptimizerName, gate: boolean): number {
 export function helpText(): string {
   const d = (dataset: DatasetName, model: ModelName) => {
     const x = defaultsFor(dataset, model);
-    return `${x.epochs} epochs, batch ${x.batchSize}, ${x.optimizer} lr ${x.lr}, validation ${x.validationSplit}`;
+    return `${x.epochs} epochs, batch ${x.batchSize}, ${x.optimizer} lr ${x.lr} (${x.lrSchedule}), ` +
+      `validation ${x.validationSplit}`;
   };
   return `Train a model on a dataset, with a progress bar, learning curves, checkpoints and resume.
 
@@ -337,6 +350,7 @@ Options:
   --epochs N                epochs to train (with --resume: the total to train to)
   --batch-size N            examples per step
   --lr X                    learning rate (also --learning-rate)
+  --lr-schedule NAME        constant | cosine: the rate of epoch e (of E) is lr·(1 + cos(π·e/E))/2
   --optimizer NAME          ${OPTIMIZERS.join(" | ")}
   --validation-split X      fraction of the training set held out for validation, in [0, 1)
   --seed N                  seeds the weights, the validation split, the shuffling and dropout (default 0)

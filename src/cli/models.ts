@@ -95,6 +95,18 @@ export function makeOptimizer(options: TrainOptions): wg.Optimizer {
   }
 }
 
+/**
+ * The learning rate of each epoch: constant, or cosine decay from `lr` towards
+ * 0 over the run (a smaller step in the last epochs settles the weights: on
+ * MNIST's MLP, +0.2-0.3 points of test accuracy in README.md's runs).
+ */
+export function scheduleCallback(options: TrainOptions): wg.Callback {
+  const { lr, epochs } = options;
+  return wg.callbacks.learningRateScheduler((epoch) =>
+    options.lrSchedule === "cosine" ? lr * (1 + Math.cos(Math.PI * epoch / epochs)) / 2 : lr
+  );
+}
+
 /** The loss for a dataset: binary cross-entropy on the gates' one sigmoid output, else sparse categorical. */
 export function lossFor(options: TrainOptions): string {
   return isGate(options.dataset) ? "binaryCrossentropy" : "sparseCategoricalCrossentropy";

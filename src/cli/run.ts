@@ -6,7 +6,8 @@
  */
 import * as wg from "../../mod.ts";
 import { DatasetFormatError, DatasetUnavailableError } from "../../datasets/mod.ts";
-import { writeFileAtomic } from "../io/files.ts";
+import { resolveCacheRoot } from "../../datasets/sources.ts";
+import { joinPath, writeFileAtomic } from "../io/files.ts";
 import { defaultWriter } from "../models/progress.ts";
 import {
   type Command,
@@ -26,7 +27,7 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts";
 import { loadRunData, type RunData } from "./data.ts";
-import { createModel, subSeed } from "./models.ts";
+import { createModel, scheduleCallback, subSeed } from "./models.ts";
 import { EpochProgress, formatDuration } from "./progress.ts";
 import { reportText, scorePredictions } from "./report.ts";
 import { StopRequest } from "./stop.ts";
@@ -123,6 +124,20 @@ async function defaultRunDir(options: TrainOptions): Promise<string> {
   }
 }
 
+/**
+ * Keeps autotuning winners in the dataset cache (which the train task may
+ * write), so kernels are timed once per machine, not once per run.
+ */
+async function useStoredTuning(dataDir: string | undefined): Promise<void> {
+  let root: string;
+  try {
+    root = resolveCacheRoot(dataDir);
+  } catch {
+    return; // no cache directory: tune in memory only
+  }
+  await wg.useTuningStore(wg.fileTuningStore(joinPath(root, "tuning.json")));
+}
+
 async function train(
   command: Extract<Command, { kind: "train" }>,
   writer: wg.ProgressWriter,
@@ -176,6 +191,7 @@ async function train(
     const of = totalBytes ? ` of ${(totalBytes / 1e6).toFixed(1)} MB` : " MB";
     say(`  downloading ${url}: ${(receivedBytes / 1e6).toFixed(1)}${of}`);
   });
+  await useStoredTuning(location.dataDir ?? undefined);
   const sizes = `${n(data.train)} training, ${n(data.validation)} validation, ${n(data.test)} test examples`;
   say(`${options.dataset}: ${sizes} (${data.source})`);
   if (data.note) say(`  note: ${data.note}`);
@@ -189,7 +205,7 @@ async function train(
     const limit = options.limit !== null ? `, limit ${options.limit}` : "";
     const epochs = plural(options.epochs, "epoch");
     say(
-      `Training: ${options.optimizer} lr ${options.lr}, batch ${options.batchSize}, ${epochs}, seed ${options.seed}${limit}`,
+      `Training: ${options.optimizer} lr ${options.lr} (${options.lrSchedule ?? "constant"}), batch ${options.batchSize}, ${epochs}, seed ${options.seed}${limit}`,
     );
     say(`Run directory: ${runDir}`);
     if (resumeFrom) say(`Resuming after epoch ${state.epochsDone} (checkpoint ${resumeFrom.dir})`);
@@ -273,7 +289,7 @@ async function fitWithCheckpoints(
     batchSize: options.batchSize,
     seed: subSeed(options.seed, 1),
     verbose: 0,
-    callbacks: [hooks],
+    callbacks: [scheduleCallback(options), hooks],
   });
   return checkpointDir;
 }
@@ -356,7 +372,7 @@ async function finish(
         "training",
         `${
           plural(options.epochs, "epoch")
-        }, batch ${options.batchSize}, ${options.optimizer} lr ${options.lr}, ` +
+        }, batch ${options.batchSize}, ${options.optimizer} lr ${options.lr} (${options.lrSchedule ?? "constant"}), ` +
         `seed ${options.seed}${options.limit !== null ? `, limit ${options.limit}` : ""}` +
         (isGate(options.dataset) ? "" : `, validation split ${options.validationSplit}`),
       ],

@@ -56,7 +56,24 @@ export function adapterKey(): string {
   return `v${TUNING_VERSION}|${vendor}|${architecture}|${device}|${description}`;
 }
 
-/** Persists winners in `s` from now on, after taking the ones it already holds for this adapter. */
+/**
+ * Persists autotuning winners in `s` from now on, after taking the ones it
+ * already holds for this adapter (so a later process skips their tuning).
+ * `deno task train` uses a file in the dataset cache; the library alone keeps
+ * winners in memory only.
+ *
+ * @param s A store ({@linkcode fileTuningStore}), or null for memory only.
+ * @returns Resolves once the stored winners are loaded.
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assert } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * await wg.useTuningStore(wg.fileTuningStore(`${await Deno.makeTempDir()}/tuning.json`));
+ * assert(typeof wg.tuningTable() === "object");
+ * await wg.useTuningStore(null);
+ * ```
+ */
 export async function useTuningStore(s: TuningStore | null): Promise<void> {
   store = s;
   if (s === null) return;
@@ -72,18 +89,47 @@ export function resetTuning(): void {
   waiting.clear();
 }
 
-/** The winners so far, by class. */
+/**
+ * The autotuning winners so far, by problem class (e.g.
+ * `"gemm/nn/1/128x128x1024": "texture16x32"`: a GEMM of that size bucket
+ * reads its operands from textures with 16x32 outputs per invocation).
+ *
+ * @returns A copy of the table.
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const before = Object.keys(wg.tuningTable()).length;
+ * wg.matMul(wg.zeros([64, 64]), wg.zeros([64, 64])).dispose(); // too small to tune
+ * await wg.tune();
+ * assertEquals(Object.keys(wg.tuningTable()).length, before);
+ * ```
+ */
 export function tuningTable(): Record<string, string> {
   return Object.fromEntries(winners);
 }
 
 /**
- * Times every candidate of every waiting class and keeps the fastest. Each
- * candidate first runs once alone (its compile, checked for validation
- * errors: a pipeline that failed is skipped silently by WebGPU and would look
- * fastest), then twice `reps` runs; the best of the two counts.
+ * Times every implementation of each op class seen since the last call and
+ * not yet tuned (large GEMMs: storage, uniform-window and texture kernels with
+ * several tiles), and keeps the fastest for this adapter. Ops run a default
+ * until then; `model.fit()` calls this after its first step, so only loops
+ * written by hand need it. Each candidate first runs once alone (its compile,
+ * checked for validation errors: a pipeline that failed is skipped silently
+ * by WebGPU and would look fastest), then twice `reps` runs; the best counts.
  *
- * @returns The classes tuned.
+ * @returns The number of classes tuned.
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const x = wg.randomNormal([8, 8]);
+ * wg.matMul(x, x).dispose(); // small: runs the default, nothing waits
+ * assertEquals(await wg.tune(), 0);
+ * x.dispose();
+ * ```
  */
 export async function tune(): Promise<number> {
   const gpu = runtime();

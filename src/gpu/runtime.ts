@@ -74,6 +74,8 @@ export class Runtime {
   /** Submits so far; a training step should add exactly one. */
   submits = 0;
   dispatches = 0;
+  /** Tensors copied into textures (Runtime.texture). */
+  textureCopies = 0;
   /** Bind groups created (a dispatch that reuses a cached one adds none). */
   bindGroupsCreated = 0;
 
@@ -193,6 +195,7 @@ export class Runtime {
   texture(buffer: GPUBuffer, floats: number): GPUTextureView {
     this.check();
     this.#closePass();
+    this.textureCopies++;
     return this.textures.copyIn(this.#openEncoder(), buffer, floats);
   }
 

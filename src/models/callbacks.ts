@@ -263,6 +263,65 @@ export function earlyStopping(args?: EarlyStoppingArgs): EarlyStopping {
   return new EarlyStopping(args);
 }
 
+/**
+ * Sets the optimizer's learning rate at the start of each epoch from
+ * `schedule(epoch, lr)` (Keras's LearningRateScheduler). The epoch is
+ * 0-based and counts from the start of training, so a resumed run
+ * (`initialEpoch`) continues the same schedule.
+ */
+export class LearningRateScheduler extends Callback {
+  /** The schedule: epoch and current learning rate → the epoch's learning rate. */
+  readonly schedule: (epoch: number, lr: number) => number;
+  /** 1 prints each change. */
+  readonly verbose: number;
+
+  /** Use the factory in `wg.callbacks`. */
+  constructor(schedule: (epoch: number, lr: number) => number, verbose = 0) {
+    super();
+    this.schedule = schedule;
+    this.verbose = verbose;
+  }
+
+  /** Sets the epoch's learning rate. */
+  onEpochBegin(epoch: number): void {
+    const optimizer = this.model?.optimizer;
+    if (!optimizer) throw new Error("learningRateScheduler: the model is not compiled");
+    const lr = this.schedule(epoch, optimizer.learningRate);
+    if (!Number.isFinite(lr) || lr < 0) {
+      throw new RangeError(`learningRateScheduler: the schedule gave ${lr} for epoch ${epoch}`);
+    }
+    optimizer.learningRate = lr;
+    if (this.verbose > 0) console.log(`Epoch ${epoch + 1}: learning rate ${lr}.`);
+  }
+}
+
+/**
+ * A callback that sets the learning rate at the start of each epoch (Keras's
+ * `LearningRateScheduler(schedule)`).
+ *
+ * @param schedule (epoch, lr) → the epoch's learning rate; epochs count from 0.
+ * @param verbose 1 prints each change.
+ * @returns The callback, for `fit({ callbacks })`.
+ * @example
+ * ```ts
+ * import * as wg from "../../mod.ts";
+ * import { assertAlmostEquals } from "npm:deno-std@1.4.0/assert/mod.js";
+ *
+ * const model = wg.sequential({ layers: [wg.layers.dense({ units: 1, inputShape: [1] })] });
+ * model.compile({ optimizer: wg.train.sgd(0.1), loss: "meanSquaredError" });
+ * // Halve the rate every epoch: 0.1, 0.05, 0.025.
+ * const halve = wg.callbacks.learningRateScheduler((epoch) => 0.1 * 0.5 ** epoch);
+ * await model.fit(wg.tensor([[1]]), wg.tensor([[2]]), { epochs: 3, verbose: 0, callbacks: [halve] });
+ * assertAlmostEquals(model.optimizer!.learningRate, 0.025);
+ * ```
+ */
+export function learningRateScheduler(
+  schedule: (epoch: number, lr: number) => number,
+  verbose = 0,
+): LearningRateScheduler {
+  return new LearningRateScheduler(schedule, verbose);
+}
+
 /** Options of modelCheckpoint, as in Keras's ModelCheckpoint. */
 export interface ModelCheckpointArgs {
   /**

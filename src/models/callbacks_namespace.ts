@@ -1,4 +1,4 @@
-/** The `wg.callbacks` namespace: Keras's earlyStopping and modelCheckpoint, and the callback types. */
+/** The `wg.callbacks` namespace: Keras's earlyStopping, learningRateScheduler and modelCheckpoint, and the callback types. */
 export {
   Callback,
   type CustomCallbackArgs,
@@ -6,6 +6,8 @@ export {
   earlyStopping,
   type EarlyStoppingArgs,
   History,
+  LearningRateScheduler,
+  learningRateScheduler,
   type Logs,
   ModelCheckpoint,
   modelCheckpoint,

@@ -7,6 +7,7 @@ import {
   BAND,
   type FusedActivation,
   gemmConfig,
+  type GemmPlan,
   matMulKernel,
   type MatMulVariant,
   packKernel,
@@ -72,13 +73,12 @@ function textureFits({ M, N, K, aBatch, bBatch }: Dims, tA: boolean, tB: boolean
 }
 
 /** The GEMM implementations: a path and, for textures, the tile per invocation. */
-const GEMMS = {
-  storage: (g: Gemm) => storageGemm(g),
-  windowed: (g: Gemm) => windowedGemm(g),
-  "texture8x16": (g: Gemm) => textureGemm(g, 8, 16),
-  "texture16x32": (g: Gemm) => textureGemm(g, 16, 32),
+const GEMMS: Record<GemmPlan, (g: Gemm) => void> = {
+  storage: (g) => storageGemm(g),
+  windowed: (g) => windowedGemm(g),
+  texture8x16: (g) => textureGemm(g, 8, 16),
+  texture16x32: (g) => textureGemm(g, 16, 32),
 };
-type GemmPlan = keyof typeof GEMMS;
 
 /** M·N·K from which a product is autotuned; below, one dispatch's fixed cost dominates every path. */
 const TUNED_MIN_WORK = 1 << 21;
@@ -102,9 +102,9 @@ function gemmPlan(g: Gemm): GemmPlan {
   const { dims, transposeA, transposeB } = g;
   const texture = textureFits(dims, transposeA, transposeB);
   const windowed = windowedFits(dims);
-  if (gemmConfig.path !== "auto") {
-    if (gemmConfig.path === "texture") return texture ? "texture16x32" : "storage";
-    return gemmConfig.path === "windowed" && windowed ? "windowed" : "storage";
+  const forced = gemmConfig.path;
+  if (forced !== "auto") {
+    return (forced === "windowed" && windowed) || (forced.startsWith("texture") && texture) ? forced : "storage";
   }
   const fallback: GemmPlan = windowed && runtime().ctx.isFallbackAdapter && largeEnoughToWindow(dims)
     ? "windowed"

@@ -12,7 +12,9 @@
  */
 import fc from "fast-check";
 import * as wg from "../../mod.ts";
-import type { FusedActivation } from "../../shaders/matmul.ts";
+import { type FusedActivation, gemmConfig } from "../../shaders/matmul.ts";
+import { assert, assertEquals } from "@std/assert";
+import { runtime } from "../../src/gpu/runtime.ts";
 import type * as matmulOps from "../../src/ops/matmul.ts";
 import type { Arr } from "../_reference/array.ts";
 import { matMul, matMulDims, type MatMulParams } from "../_reference/matmul.ts";
@@ -56,11 +58,12 @@ function cases(
   activations: readonly FusedActivation[],
   values: Sampler,
   biasValues?: Sampler,
+  dims: fc.Arbitrary<number> = dim,
 ): fc.Arbitrary<Case<Params>> {
   return fc.record({
-    M: dim,
-    N: dim,
-    K: dim,
+    M: dims,
+    N: dims,
+    K: dims,
     batch: fc.constantFrom(...BATCHES),
     size: fc.constantFrom(2, 3),
     transposeA: fc.boolean(),
@@ -131,10 +134,16 @@ function gradTerms(c: Case<Params>, k: number): number {
   return [N + batch, M + batch, M * batch][k];
 }
 
-function spec(name: string, activations: readonly FusedActivation[], values: Sampler, bias?: Sampler) {
+function spec(
+  name: string,
+  activations: readonly FusedActivation[],
+  values: Sampler,
+  bias?: Sampler,
+  dims?: fc.Arbitrary<number>,
+) {
   const s: OpSpec<Params> = {
     name,
-    cases: cases(activations, values, bias),
+    cases: cases(activations, values, bias, dims),
     gpu: ([a, b, bias], p) =>
       name === "matMul" ? wg.matMul(a, b, p.transposeA, p.transposeB) : wg.fusedMatMul({ ...p, a, b, bias }),
     ref,
@@ -185,3 +194,45 @@ const MATMUL_TESTS: Record<keyof typeof matmulOps, OpSpec<Params>[]> = {
 for (const s of Object.values(MATMUL_TESTS).flat()) {
   Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, () => checkOp(s));
 }
+
+// The shapes above are small, so "auto" runs the storage kernel: each other GEMM, forced, on sizes where
+// K and the stored rows are multiples of 4 (the texture kernel's condition: else the storage kernel runs)
+// or not, around its tiles (8x16 outputs per invocation in 8-wide workgroups: 1, 17, 67 vs 4, 20, 68).
+const PATH_DIMS = fc.constantFrom(1, 4, 8, 17, 20, 67, 68);
+for (const path of ["windowed", "texture8x16"] as const) {
+  const s = spec(`fusedMatMul, ${path} GEMM`, ["linear", "relu"], ints, halves, PATH_DIMS);
+  s.numRuns = 12;
+  Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, async () => {
+    gemmConfig.path = path;
+    const copies = runtime().textureCopies;
+    try {
+      await checkOp(s);
+      if (path.startsWith("texture")) assert(runtime().textureCopies > copies, "the texture path never ran");
+    } finally {
+      gemmConfig.path = "auto";
+    }
+  });
+}
+
+Deno.test("fusedMatMul, texture16x32 GEMM: both operand layouts, against the float64 reference", async () => {
+  gemmConfig.path = "texture16x32";
+  try {
+    // [false, false] and [true, true] take each of the kernel's two ways to read A and B.
+    for (const [transposeA, transposeB] of [[false, false], [true, true]]) {
+      const [M, K, N] = [36, 20, 68], rng = new Random(M + (transposeA ? 1 : 0) + (transposeB ? 2 : 0));
+      const xs = [
+        fill(transposeA ? [K, M] : [M, K], ints, rng),
+        fill(transposeB ? [N, K] : [K, N], ints, rng),
+        fill([N], halves, rng),
+      ];
+      const p: Params = { transposeA, transposeB, activation: "relu", alpha: 0.2 };
+      const [a, b, bias] = xs.map((x) => wg.tensor(Float32Array.from(x.data), x.shape));
+      const got = wg.fusedMatMul({ a, b, bias, ...p });
+      // Small integers: every partial sum is exact in float32, so the result must be too.
+      assertEquals([...await got.data()], [...ref(xs, p).data]);
+      for (const t of [a, b, bias, got]) t.dispose();
+    }
+  } finally {
+    gemmConfig.path = "auto";
+  }
+});

@@ -10,6 +10,7 @@
  */
 import process from "node:process";
 import { valueAndGrads, variableGrads } from "../src/autograd/gradients.ts";
+import { tune } from "../src/gpu/autotune.ts";
 import { ready, runtime } from "../src/gpu/runtime.ts";
 import { randomNormal, randomUniform, tensor, variable, zeros } from "../src/ops/creation.ts";
 import { fusedConv2d } from "../src/ops/conv.ts";
@@ -56,6 +57,8 @@ export interface ConvLayerTiming {
 
 /** Per call of `fn`: `reps` calls recorded into one submit, after a warm-up call (compiles, fills the pool). */
 async function time(fn: () => Tensor, reps: number): Promise<Millis> {
+  tidy(fn).dispose();
+  await tune(); // the GEMMs of the im2col path (fit() does the same after its first step)
   await tidy(fn).data();
   const cpu0 = process.cpuUsage();
   const start = performance.now();
@@ -135,7 +138,9 @@ export async function cnnStep(
       optimizer.applyGradients(grads); // the step's one submit
       return value;
     });
-  for (let i = 0; i < warmup; i++) step().dispose();
+  step().dispose();
+  await tune();
+  for (let i = 1; i < warmup; i++) step().dispose();
   await step().data(); // drain the queue before timing
   const submitsBefore = runtime().submits;
   const cpu0 = process.cpuUsage();
@@ -187,7 +192,7 @@ export async function cnnStepLine(): Promise<string> {
 
 if (import.meta.main) {
   await ready();
-  if (Deno.args[0] === "im2col") convConfig.algorithm = "im2col";
+  if (Deno.args[0]) convConfig.algorithm = Deno.args[0] as typeof convConfig.algorithm;
   for (const line of await convTable()) console.log(`[${convConfig.algorithm}] ${line}`);
   console.log(`[${convConfig.algorithm}] ${await cnnStepLine()}`);
 }

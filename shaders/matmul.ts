@@ -88,8 +88,20 @@ function kLoop({ tm, tn }: MatMulVariant): string {
   return lines.map((l) => "    " + l).join("\n");
 }
 
-/** The epilogue: C[row_i, col_j] = act(acc + bias[col_j]) for the rows and columns inside C. */
-function epilogue({ tm, tn }: { tm: number; tn: number }): string {
+/**
+ * The epilogue: C[row_i, col_j] = act(acc + bias[col_j]) for the rows and columns inside C
+ * (uses `row`, `col`, `batch`, params M, N, hasBias, the `bias` and `c` bindings and `activate`).
+ */
+/** WGSL: `activate(x)`, the epilogue's activation (alpha from params.alpha). */
+export function activateFunction(activation: FusedActivation): string {
+  return `fn activate(x: f32) -> f32 {
+  let alpha = params.alpha;
+  _ = alpha;
+  return ${activation === "linear" ? "x" : UNARY[activation].forward};
+}`;
+}
+
+export function epilogue({ tm, tn }: { tm: number; tn: number }): string {
   const lines = [
     ...range(tn / 4).map((c) => `var bias_${c} = vec4<f32>(0.0);`),
     "if (params.hasBias != 0u) {",
@@ -137,14 +149,9 @@ export const matMulKernel: Kernel<MatMulVariant> = {
   key: ({ activation, tm, tn, wgx, wgy }) => `${activation}/${tm}x${tn}/${wgx}x${wgy}`,
   source: (v) => {
     const { tm, tn } = v;
-    const act = v.activation === "linear" ? "x" : UNARY[v.activation].forward;
     const decl = (f: (i: number) => string, n: number) => range(n).map((i) => "  " + f(i)).join("\n");
     return `
-fn activate(x: f32) -> f32 {
-  let alpha = params.alpha;
-  _ = alpha;
-  return ${act};
-}
+${activateFunction(v.activation)}
 
 @compute @workgroup_size(${v.wgx}, ${v.wgy})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -272,7 +279,6 @@ export const windowedMatMulKernel: Kernel<WindowedMatMulVariant> = {
   key: ({ activation, tm, tn, windows }) => `${activation}/${tm}x${tn}/${windows}`,
   source: (v) => {
     const { tm, tn } = v;
-    const act = v.activation === "linear" ? "x" : UNARY[v.activation].forward;
     const kLoops = range(v.windows).map((w) => {
       const body = [
         ...range(tm / 4).map((g) => `let a_${g} = a${w}[k * ${BAND / 4}u + lane * ${tm / 4}u + ${g}u];`),
@@ -300,11 +306,7 @@ export const windowedMatMulKernel: Kernel<WindowedMatMulVariant> = {
       })
     );
     return `
-fn activate(x: f32) -> f32 {
-  let alpha = params.alpha;
-  _ = alpha;
-  return ${act};
-}
+${activateFunction(v.activation)}
 
 @compute @workgroup_size(8, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -375,7 +377,6 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
   key: ({ activation, tm, tn, aT, bT }) => `${activation}/${tm}x${tn}/${aT ? "t" : "n"}${bT ? "t" : "n"}`,
   source: (v) => {
     const { tm, tn, aT, bT } = v;
-    const act = v.activation === "linear" ? "x" : UNARY[v.activation].forward;
     const decl = (f: (i: number) => string, n: number) => range(n).map((i) => "  " + f(i)).join("\n");
     // a(i, kk) and bv(kk, c): op(A)[row + i, k + kk] and op(B)[k + kk, col + 4c .. 4c + 3].
     const aLoads = aT
@@ -399,11 +400,7 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
       )
     );
     return `
-fn activate(x: f32) -> f32 {
-  let alpha = params.alpha;
-  _ = alpha;
-  return ${act};
-}
+${activateFunction(v.activation)}
 
 fn texel(t: texture_2d<f32>, i: u32) -> vec4<f32> {
   return textureLoad(t, vec2<u32>(i & ${TEXTURE_LINE - 1}u, i >> ${Math.log2(TEXTURE_LINE)}u), 0);

@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "@std/assert";
 import * as wg from "../mod.ts";
 import { GEMM_PLANS } from "../shaders/matmul.ts";
-import { adapterKey, resetTuning, tunedChoice, tune, tuningPending } from "../src/gpu/autotune.ts";
+import { adapterKey, resetTuning, tune, tunedChoice, tuningPending } from "../src/gpu/autotune.ts";
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { runtime } from "../src/gpu/runtime.ts";
 
@@ -74,7 +74,11 @@ Deno.test("tune: a candidate whose pipeline fails validation is never the winner
     bindings: () => [{ name: "o", type: "f32", access: "read_write" }],
     source: () => "@compute @workgroup_size(1) fn main() { o[0] = no_such_value; }",
   };
-  const fine: Kernel = { ...broken, name: "autotune_test_fine", source: () => "@compute @workgroup_size(1) fn main() { o[0] = 1.0; }" };
+  const fine: Kernel = {
+    ...broken,
+    name: "autotune_test_fine",
+    source: () => "@compute @workgroup_size(1) fn main() { o[0] = 1.0; }",
+  };
   const out = wg.zeros([4]);
   const choice = tunedChoice("test/broken-first", "fine", () => ({
     candidates: ["broken", "fine"],

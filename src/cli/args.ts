@@ -119,7 +119,19 @@ export function defaultsFor(dataset: DatasetName, model: ModelName): Defaults {
       validationSplit: 0,
     };
   }
-  const epochs = model === "cnn" ? (dataset === "cifar10" ? 20 : 12) : 15;
+  // Cosine decay throughout: large steps early, small ones to settle. The MLP gets 3x Keras's Adam rate,
+  // so that 10 epochs (under a minute here) reach 98% (README.md, Training).
+  if (model === "mlp") {
+    return {
+      epochs: 10,
+      batchSize: 128,
+      optimizer: "adam",
+      lr: 3e-3,
+      lrSchedule: "cosine",
+      validationSplit: 0.1,
+    };
+  }
+  const epochs = dataset === "cifar10" ? 20 : 12;
   return { epochs, batchSize: 128, optimizer: "adam", lr: 1e-3, lrSchedule: "cosine", validationSplit: 0.1 };
 }
 

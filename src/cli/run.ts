@@ -205,7 +205,9 @@ async function train(
     const limit = options.limit !== null ? `, limit ${options.limit}` : "";
     const epochs = plural(options.epochs, "epoch");
     say(
-      `Training: ${options.optimizer} lr ${options.lr} (${options.lrSchedule ?? "constant"}), batch ${options.batchSize}, ${epochs}, seed ${options.seed}${limit}`,
+      `Training: ${options.optimizer} lr ${options.lr} (${
+        options.lrSchedule ?? "constant"
+      }), batch ${options.batchSize}, ${epochs}, seed ${options.seed}${limit}`,
     );
     say(`Run directory: ${runDir}`);
     if (resumeFrom) say(`Resuming after epoch ${state.epochsDone} (checkpoint ${resumeFrom.dir})`);
@@ -372,7 +374,9 @@ async function finish(
         "training",
         `${
           plural(options.epochs, "epoch")
-        }, batch ${options.batchSize}, ${options.optimizer} lr ${options.lr} (${options.lrSchedule ?? "constant"}), ` +
+        }, batch ${options.batchSize}, ${options.optimizer} lr ${options.lr} (${
+          options.lrSchedule ?? "constant"
+        }), ` +
         `seed ${options.seed}${options.limit !== null ? `, limit ${options.limit}` : ""}` +
         (isGate(options.dataset) ? "" : `, validation split ${options.validationSplit}`),
       ],

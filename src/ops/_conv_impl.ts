@@ -16,6 +16,11 @@ import {
   packFilterKernel,
 } from "../../shaders/conv_gemm.ts";
 import { activationGradKernel, FILTER_GRAD_WG, filterGradKernel } from "../../shaders/conv_grad.ts";
+import {
+  convTextureKernel,
+  type ConvTextureMode,
+  type ConvTextureVariant,
+} from "../../shaders/conv_texture.ts";
 import type { FusedActivation } from "../../shaders/matmul.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { runtime } from "../gpu/runtime.ts";
@@ -36,11 +41,18 @@ import { fusedMatMul, matMul } from "./matmul.ts";
 import { sum } from "./reduce.ts";
 
 /**
- * Knobs for bench/ and experiments, not API. `algorithm`: "auto" = implicit GEMM
- * when the filter fits the uniform blocks, "im2col" = always im2col + GEMM.
+ * Knobs for bench/ and experiments, not API. `algorithm`: "auto" = the texture
+ * kernels where they fit on llvmpipe, else the implicit GEMM with the filter in
+ * uniform blocks when it fits them, else im2col + GEMM; "texture", "uniform",
+ * "im2col" force one where it can run.
  * `tm`, `tc`: tile overrides; `band: false`: never read images through uniform windows.
  */
-export const convConfig: { algorithm: "auto" | "im2col"; tm?: number; tc?: number; band?: boolean } = {
+export const convConfig: {
+  algorithm: "auto" | "texture" | "uniform" | "im2col";
+  tm?: number;
+  tc?: number;
+  band?: boolean;
+} = {
   algorithm: "auto",
 };
 
@@ -386,4 +398,130 @@ function splitCount(N: number, M: number, Kp: number, F: number): number {
     if (N % s === 0 && s * tiles <= 16 && M / s >= 256) best = s;
   }
   return best;
+}
+
+// ---- texture implicit GEMM ----
+
+/**
+ * Whether conv2d runs the texture kernels: on llvmpipe, where a texel load
+ * costs a fraction of a storage load (bench/conv_variants.md), when they can
+ * take the conv.
+ */
+export function useTextureConv(x: Tensor, filterShape: Shape, g: Window2D): boolean {
+  if (!textureConvFits(x, filterShape, g)) return false;
+  return convConfig.algorithm === "texture" ||
+    (convConfig.algorithm === "auto" && runtime().ctx.isFallbackAdapter);
+}
+
+/** Whether the texture kernels (shaders/conv_texture.ts) can take this conv: 4-channel texels, operands in one texture. */
+export function textureConvFits(x: Tensor, filterShape: Shape, g: Window2D): boolean {
+  const [KH, KW, C, F] = filterShape;
+  const { maxFloats } = runtime().textures;
+  return convConfig.algorithm !== "im2col" && C % 4 === 0 && F % 4 === 0 && C > 0 && F > 0 &&
+    g.N * g.OH * g.OW > 0 && Math.max(x.size, KH * KW * C * F, g.N * g.OH * g.OW * F) <= maxFloats;
+}
+
+const TEXTURE_TM = 16;
+const textureTn = (cols: number) => (cols >= 32 ? 32 : cols >= 16 ? 16 : 8);
+
+function dispatchTextureConv(
+  mode: ConvTextureMode,
+  src: Tensor,
+  wt: Tensor,
+  bias: Tensor | undefined,
+  out: Tensor,
+  g: Window2D,
+  F: number,
+  dims: { M: number; N: number; rows: number; slices: number },
+  activation: FusedActivation,
+  alpha: number,
+): void {
+  const gpu = runtime();
+  const variant: ConvTextureVariant = {
+    mode,
+    activation,
+    tm: TEXTURE_TM,
+    tn: textureTn(dims.N),
+    unitStride: g.SH === 1 && g.SW === 1,
+  };
+  const [srcTexture, wtTexture] = [gpu.texture(src.buffer, src.size), gpu.texture(wt.buffer, wt.size)];
+  // NOTE: without a bias, wt's buffer fills its binding (never read: hasBias = 0).
+  gpu.dispatch(convTextureKernel, variant, [srcTexture, wtTexture, (bias ?? wt).buffer, out.buffer], {
+    ...windowUniforms(g),
+    F,
+    M: dims.M,
+    N: dims.N,
+    rows: dims.rows,
+    sliceRows: Math.ceil(dims.rows / dims.slices),
+    hasBias: bias ? 1 : 0,
+    alpha,
+  }, [Math.ceil(dims.M / (8 * variant.tm)), Math.ceil(dims.N / variant.tn), dims.slices]);
+}
+
+/** y [N,OH,OW,F] = act(conv2d(x, filter) + bias), image and filter read from textures. */
+export function textureConvForward(
+  x: Tensor,
+  filter: Tensor,
+  g: Window2D,
+  bias: Tensor | undefined,
+  activation: FusedActivation,
+  alpha: number,
+): Tensor {
+  const F = filter.shape[3];
+  const y = empty([g.N, g.OH, g.OW, F]);
+  const M = g.N * g.OH * g.OW;
+  dispatchTextureConv(
+    "forward",
+    x,
+    filter,
+    bias,
+    y,
+    g,
+    F,
+    { M, N: F, rows: M, slices: 1 },
+    activation,
+    alpha,
+  );
+  return y;
+}
+
+/** dx [N,H,W,C] of conv2d from dz [N·OH·OW, F]. */
+export function textureConvInputGrad(dz: Tensor, filter: Tensor, g: Window2D): Tensor {
+  const [, , C, F] = filter.shape;
+  const dx = empty([g.N, g.H, g.W, C]);
+  const M = g.N * g.H * g.W;
+  dispatchTextureConv(
+    "inputGrad",
+    dz,
+    filter,
+    undefined,
+    dx,
+    g,
+    F,
+    { M, N: C, rows: M, slices: 1 },
+    "linear",
+    0,
+  );
+  return dx;
+}
+
+/**
+ * dW [KH,KW,C,F] and dbias [F] of conv2d from dz [N·OH·OW, F], in one kernel
+ * (dbias as an extra row). The sum over the output pixels is long and dW
+ * small: it is split into slices that run in parallel (partial sums each),
+ * then added up.
+ */
+export function textureConvFilterGrad(x: Tensor, dz: Tensor, g: Window2D, shape: Shape) {
+  const [KH, KW, C, F] = shape;
+  const rows = g.N * g.OH * g.OW, M = KH * KW * C + 4;
+  const workgroups = Math.ceil(M / (8 * TEXTURE_TM)) * Math.ceil(F / textureTn(F));
+  const slices = Math.max(1, Math.min(Math.round(64 / workgroups), Math.floor(rows / 64)));
+  const partial = empty([slices, M, F]);
+  dispatchTextureConv("filterGrad", x, dz, undefined, partial, g, F, { M, N: F, rows, slices }, "linear", 0);
+  const total = slices === 1 ? partial : sum(partial, 0);
+  if (total !== partial) partial.dispose();
+  // NOTE: the first KH·KW·C·F floats are dW (a prefix view); dbias is the next row.
+  const dBias = empty([F]);
+  runtime().copy(total.buffer, (M - 4) * F * 4, dBias.buffer, 0, F * 4);
+  return { dW: total.view(shape), dBias };
 }

@@ -20,6 +20,10 @@ import {
   im2colInputGrad,
   implicitFilterGrad,
   implicitGemm,
+  textureConvFilterGrad,
+  textureConvForward,
+  textureConvInputGrad,
+  useTextureConv,
   windowedActivationGrad,
 } from "./_conv_impl.ts";
 import { checkRank4, type Padding, type Window2D, window2D } from "./_window.ts";
@@ -129,11 +133,14 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
   const M = g.N * g.OH * g.OW;
   // Decided now: nothing differentiates x later if the tape does not watch it (the first layer's image).
   const needDx = isWatched(x);
+  const texture = useTextureConv(x, filter.shape, g);
   const plan = gemmPlan(KH * KW, C, F);
   const y = withTape(
     null,
     () =>
-      plan
+      texture
+        ? textureConvForward(x, filter, g, bias, activation, alpha)
+        : plan
         ? implicitGemm(x, filter, g, plan, false, [g.N, g.OH, g.OW, F], bias, activation, alpha)
         : im2colForward(x, filter, g, bias, activation, alpha).view([g.N, g.OH, g.OW, F]),
   );
@@ -155,9 +162,15 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
     let dx: Tensor | null = null;
     if (dz && needDx) {
       const back = gemmPlan(KH * KW, F, C);
-      dx = back ? implicitGemm(dz, filter, g, back, true, x.shape) : im2colInputGrad(dz, filter, g);
+      dx = texture
+        ? textureConvInputGrad(dz, filter, g)
+        : back
+        ? implicitGemm(dz, filter, g, back, true, x.shape)
+        : im2colInputGrad(dz, filter, g);
     }
-    const grads = dz
+    const grads = dz && texture
+      ? textureConvFilterGrad(x, dz, g, filter.shape)
+      : dz
       ? implicitFilterGrad(x, dz, undefined, g, filter.shape, "linear", alpha)
       : implicitFilterGrad(x, dy2, y2, g, filter.shape, activation, alpha);
     const { dW, dBias } = grads ??

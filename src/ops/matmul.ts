@@ -104,7 +104,9 @@ function gemmPlan(g: Gemm): GemmPlan {
   const windowed = windowedFits(dims);
   const forced = gemmConfig.path;
   if (forced !== "auto") {
-    return (forced === "windowed" && windowed) || (forced.startsWith("texture") && texture) ? forced : "storage";
+    return (forced === "windowed" && windowed) || (forced.startsWith("texture") && texture)
+      ? forced
+      : "storage";
   }
   const fallback: GemmPlan = windowed && runtime().ctx.isFallbackAdapter && largeEnoughToWindow(dims)
     ? "windowed"

@@ -18,8 +18,9 @@ function reduceCore(op: ReduceOp, x: Tensor, outer: number, r: number, inner: nu
   const out = empty([outer, inner], op.startsWith("arg") ? "int32" : "float32");
   const outputs = outer * inner;
   if (outputs === 0) return out;
-  // Few, long reductions get a workgroup each; many short ones a thread each.
-  const perWorkgroup = r >= 256 && outputs < 2048;
+  // Few, long reductions get a workgroup each; many short ones a thread each. Not on llvmpipe, where
+  // a workgroup runs as a loop and its barriers and shared memory cost more than they save.
+  const perWorkgroup = r >= 256 && outputs < 2048 && !runtime().ctx.isFallbackAdapter;
   runtime().dispatch(
     reduceKernel,
     { op, perWorkgroup },

@@ -133,6 +133,7 @@ Deno.test("--help and -h list the datasets, every flag and the defaults", () => 
       "--lr",
       "--optimizer",
       "--validation-split",
+      "--lr-schedule",
       "--seed",
       "--out",
       "--resume",
@@ -142,5 +143,6 @@ Deno.test("--help and -h list the datasets, every flag and the defaults", () => 
       "--help",
     ]
   ) assertStringIncludes(text, flag);
-  assertStringIncludes(text, "cnn: 12 epochs, batch 128, adam lr 0.001, validation 0.1");
+  assertStringIncludes(text, "cnn: 12 epochs, batch 128, adam lr 0.001 (cosine), validation 0.1");
+  assertStringIncludes(text, "mlp: 10 epochs, batch 128, adam lr 0.003 (cosine), validation 0.1");
 });

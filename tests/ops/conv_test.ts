@@ -12,9 +12,11 @@
  * GEMMs and a sum of S ≤ M; dbias sums M values.
  */
 import fc from "fast-check";
-import { assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import type { FusedActivation } from "../../shaders/matmul.ts";
 import { ShapeError } from "../../src/errors.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
+import { convConfig } from "../../src/ops/_conv_impl.ts";
 import * as convOps from "../../src/ops/conv.ts";
 import { tensor } from "../../src/ops/creation.ts";
 import { tidy } from "../../src/tensor.ts";
@@ -133,6 +135,15 @@ conv2dSpec.examples = [
     params: { strides: [1, 1], pad: "same", activation: "linear", alpha: 0.2 },
     seed: 19,
   }),
+  // 4-channel texels (C, F multiples of 4): the texture kernels, with strides 2 and 3 and "same" padding.
+  described({
+    xs: [
+      fill([2, 9, 7, 8], uniform(-1, 1), new Random(20)),
+      fill([3, 2, 8, 12], uniform(-1, 1), new Random(21)),
+    ],
+    params: { strides: [2, 3], pad: "same", activation: "linear", alpha: 0.2 },
+    seed: 22,
+  }),
   // An even kernel with "same": one padding row/column, after the input; strides 2 and 3.
   described({
     xs: [
@@ -175,6 +186,26 @@ const CONV_TESTS: Record<keyof typeof convOps, OpSpec<ConvParams>[]> = {
 
 for (const s of Object.values(CONV_TESTS).flat()) {
   Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, () => checkOp(s));
+}
+
+// "auto" takes the texture kernels on llvmpipe wherever C and F are multiples of 4; the other
+// implementations, forced, on the same cases and examples (each falls back where it cannot run).
+for (const algorithm of ["uniform", "texture"] as const) {
+  const forced = { ...spec(`conv2d, ${algorithm} kernels`, ["linear", "relu"], ints, halves), numRuns: 12 };
+  forced.examples = conv2dSpec.examples?.map((c) => ({
+    ...c,
+    xs: [...c.xs, fill([c.xs[1].shape[3]], halves, new Random(1))],
+  }));
+  Deno.test(`${forced.name}: forward = float64 reference, gradients = central differences`, async () => {
+    convConfig.algorithm = algorithm;
+    const copies = runtime().textureCopies;
+    try {
+      await checkOp(forced);
+      if (algorithm === "texture") assert(runtime().textureCopies > copies, "the texture kernels never ran");
+    } finally {
+      convConfig.algorithm = "auto";
+    }
+  });
 }
 
 Deno.test("conv2d 'same' pads as TensorFlow: the odd padding pixel goes bottom/right", async () => {

@@ -1,0 +1,229 @@
+/**
+ * Convolution as a GEMM whose operands are read from textures (the layout of
+ * src/gpu/texture_pool.ts), with the image gathered in place: no column
+ * matrix, no uniform windows. The tiling is the texture GEMM's (TM x TN
+ * outputs per invocation, 8-wide workgroups, shaders/matmul.ts); only where
+ * a row's operand texel lives differs:
+ *
+ *   forward:    y[m, f]   = act(Σ_{khw, c} x[pixel(m, khw), c] · w[khw, c, f] + bias[f])
+ *               rows m = (n, oh, ow), a texel = 4 channels of x at one pixel, 4 k's.
+ *   inputGrad:  dx[p, c]  = Σ_{khw, f} dz[opixel(p, khw), f] · w[khw, c, f]
+ *               rows p = (n, h, w), a texel = 4 filters of dz, 4 k's; w read as [c][f] per khw.
+ *   filterGrad: dW[khw·C + c, f] = Σ_m x[pixel(m, khw), c] · dz[m, f], over the m's of slice z
+ *               (partial sums per slice, added up after): a texel of x = 4 rows (channels) at one m;
+ *               4 more rows, the first of them dbias[f] = Σ_m dz[m, f].
+ *
+ * x [N,H,W,C], w [KH,KW,C,F] (HWIO), dz [N,OH,OW,F]; C and F multiples of 4,
+ * so a texel never straddles a pixel. Pixels outside the image (padding, or
+ * a position no output reaches) contribute 0.
+ */
+import type { Kernel } from "../src/gpu/kernel.ts";
+import { TEXTURE_LINE } from "../src/gpu/texture_pool.ts";
+import { WINDOW_UNIFORMS } from "./conv.ts";
+import { activateFunction, epilogue, type FusedActivation } from "./matmul.ts";
+
+export type ConvTextureMode = "forward" | "inputGrad" | "filterGrad";
+
+export interface ConvTextureVariant {
+  mode: ConvTextureMode;
+  activation: FusedActivation;
+  /** Outputs per invocation: rows (a multiple of 4) and columns (8, 16 or 32). */
+  tm: number;
+  tn: number;
+  /** Both strides 1: inputGrad needs no division to find the output pixel. */
+  unitStride: boolean;
+}
+
+const range = (n: number) => [...Array(n).keys()];
+
+/** WGSL: the FMAs of one k (kk of a quad) into the TM x TN accumulators. */
+function fmas(tm: number, tn: number, a: (i: number) => string, b: (c: number) => string): string[] {
+  return range(tm).flatMap((i) =>
+    range(tn / 4).map((c) => `acc_${i}_${c} = fma(vec4<f32>(${a(i)}), ${b(c)}, acc_${i}_${c});`)
+  );
+}
+
+/** forward: per kernel position, each row's pixel; then 4 channels per texel. */
+function forwardBody({ tm, tn }: ConvTextureVariant): string {
+  const perRow = range(tm).map((i) => `
+    let m_${i} = min(row + ${i}u, params.M - 1u);
+    let ow_${i} = m_${i} % params.OW;
+    let noh_${i} = m_${i} / params.OW;
+    let hb_${i} = i32((noh_${i} % params.OH) * params.SH) - i32(params.padT);
+    let wb_${i} = i32(ow_${i} * params.SW) - i32(params.padL);
+    let n_${i} = noh_${i} / params.OH;`).join("");
+  const atPosition = range(tm).map((i) => `
+      let h_${i} = hb_${i} + i32(kh);
+      let w_${i} = wb_${i} + i32(kw);
+      let ok_${i} = h_${i} >= 0 && h_${i} < i32(params.H) && w_${i} >= 0 && w_${i} < i32(params.W);
+      let base_${i} = ((n_${i} * params.H + u32(max(h_${i}, 0))) * params.W + u32(max(w_${i}, 0))) * c4;`)
+    .join("");
+  const quad = [
+    ...range(tm).map((i) => `let a_${i} = select(vec4<f32>(0.0), texel(src, base_${i} + q), ok_${i});`),
+    ...range(4).flatMap((kk) =>
+      range(tn / 4).map((c) => `let b_${kk}_${c} = texel(wt, wb + ${kk}u * f4 + ${c}u);`)
+    ),
+    ...range(4).flatMap((kk) => fmas(tm, tn, (i) => `a_${i}[${kk}]`, (c) => `b_${kk}_${c}`)),
+  ];
+  return `
+  let c4 = params.C / 4u;
+  let f4 = params.F / 4u;${perRow}
+  for (var kh = 0u; kh < params.KH; kh++) {
+    for (var kw = 0u; kw < params.KW; kw++) {${atPosition}
+      // w[kh, kw, 4q + kk, col ..]
+      var wb = ((kh * params.KW + kw) * params.C) * f4 + col / 4u;
+      for (var q = 0u; q < c4; q++) {
+        ${quad.join("\n        ")}
+        wb += 4u * f4;
+      }
+    }
+  }`;
+}
+
+/** inputGrad: per kernel position, the output pixel each row's input pixel feeds; 4 filters per texel. */
+function inputGradBody({ tm, tn, unitStride }: ConvTextureVariant): string {
+  const perRow = range(tm).map((i) => `
+    let p_${i} = min(row + ${i}u, params.M - 1u);
+    let w_${i} = p_${i} % params.W;
+    let nh_${i} = p_${i} / params.W;
+    let h_${i} = nh_${i} % params.H;
+    let n_${i} = nh_${i} / params.H;`).join("");
+  const atPosition = range(tm).map((i) => {
+    const th = `i32(h_${i} + params.padT) - i32(kh)`, tw = `i32(w_${i} + params.padL) - i32(kw)`;
+    return unitStride
+      ? `
+      let oh_${i} = ${th};
+      let ow_${i} = ${tw};
+      let ok_${i} = oh_${i} >= 0 && ow_${i} >= 0 && oh_${i} < i32(params.OH) && ow_${i} < i32(params.OW);
+      let base_${i} = ((n_${i} * params.OH + u32(max(oh_${i}, 0))) * params.OW + u32(max(ow_${i}, 0))) * f4;`
+      : `
+      let th_${i} = ${th};
+      let tw_${i} = ${tw};
+      let oh_${i} = u32(max(th_${i}, 0)) / params.SH;
+      let ow_${i} = u32(max(tw_${i}, 0)) / params.SW;
+      let ok_${i} = th_${i} >= 0 && tw_${i} >= 0 && oh_${i} * params.SH == u32(th_${i}) &&
+        ow_${i} * params.SW == u32(tw_${i}) && oh_${i} < params.OH && ow_${i} < params.OW;
+      let base_${i} = ((n_${i} * params.OH + oh_${i}) * params.OW + ow_${i}) * f4;`;
+  }).join("");
+  const quad = [
+    ...range(tm).map((i) => `let a_${i} = select(vec4<f32>(0.0), texel(src, base_${i} + q), ok_${i});`),
+    // w[kh, kw, col + j, 4q .. 4q + 3]: 4 k's of column j
+    ...range(tn).map((j) => `let b_${j} = texel(wt, wb + ${j}u * f4 + q);`),
+    ...range(4).flatMap((kk) =>
+      fmas(
+        tm,
+        tn,
+        (i) => `a_${i}[${kk}]`,
+        (c) => `vec4<f32>(${range(4).map((e) => `b_${4 * c + e}[${kk}]`).join(", ")})`,
+      )
+    ),
+  ];
+  return `
+  let f4 = params.F / 4u;${perRow}
+  for (var kh = 0u; kh < params.KH; kh++) {
+    for (var kw = 0u; kw < params.KW; kw++) {${atPosition}
+      let wb = ((kh * params.KW + kw) * params.C + col) * f4;
+      for (var q = 0u; q < f4; q++) {
+        ${quad.join("\n        ")}
+      }
+    }
+  }`;
+}
+
+/** filterGrad: rows are (kernel position, channel) in groups of 4; one m per step, its pixel kept incrementally. */
+function filterGradBody({ tm, tn }: ConvTextureVariant): string {
+  const groups = range(tm / 4);
+  // Row M - 4 is the bias's: its "input" is 1 (dbias = Σ_m dz[m, f]); rows past it are never stored.
+  const perGroup = groups.map((g) => `
+  let r_${g} = min(row + ${4 * g}u, params.M - 4u);
+  let isBias_${g} = r_${g} == params.M - 4u;
+  let khw_${g} = r_${g} / params.C;
+  let cq_${g} = (r_${g} % params.C) / 4u;
+  let kh_${g} = i32(khw_${g} / params.KW) - i32(params.padT);
+  let kw_${g} = i32(khw_${g} % params.KW) - i32(params.padL);`).join("");
+  const step = [
+    ...groups.map((g) => `
+      let h_${g} = i32(oh * params.SH) + kh_${g};
+      let w_${g} = i32(ow * params.SW) + kw_${g};
+      let ok_${g} = h_${g} >= 0 && h_${g} < i32(params.H) && w_${g} >= 0 && w_${g} < i32(params.W);
+      let a_${g} = select(select(vec4<f32>(0.0), texel(src, ((n * params.H + u32(max(h_${g}, 0))) * params.W +
+        u32(max(w_${g}, 0))) * c4 + cq_${g}), ok_${g}), vec4<f32>(1.0, 0.0, 0.0, 0.0), isBias_${g});`),
+    ...range(tn / 4).map((c) => `let b_${c} = texel(wt, m * f4 + col / 4u + ${c}u);`),
+    ...fmas(tm, tn, (i) => `a_${i >> 2}[${i & 3}]`, (c) => `b_${c}`),
+  ];
+  return `
+  let c4 = params.C / 4u;
+  let f4 = params.F / 4u;${perGroup}
+  let m0 = batch * params.sliceRows;
+  let m1 = min(m0 + params.sliceRows, params.rows);
+  var ow = m0 % params.OW;
+  var oh = (m0 / params.OW) % params.OH;
+  var n = m0 / (params.OW * params.OH);
+  for (var m = m0; m < m1; m++) {
+    ${step.join("\n    ")}
+    ow += 1u;
+    if (ow == params.OW) {
+      ow = 0u;
+      oh += 1u;
+      if (oh == params.OH) {
+        oh = 0u;
+        n += 1u;
+      }
+    }
+  }`;
+}
+
+/**
+ * The kernel. Bindings: `src` (x, or dz for inputGrad), `wt` (w, or dz for
+ * filterGrad) as textures; bias (storage; bound but unread without one); c,
+ * the output [M, N] (filterGrad: [slices][M, N]).
+ */
+export const convTextureKernel: Kernel<ConvTextureVariant> = {
+  name: "conv_texture",
+  uniforms: [
+    ...WINDOW_UNIFORMS,
+    ["F", "u32"],
+    // Rows and columns of the output, and (filterGrad) the m's summed: all, in slices of sliceRows.
+    ["M", "u32"],
+    ["N", "u32"],
+    ["rows", "u32"],
+    ["sliceRows", "u32"],
+    ["hasBias", "u32"],
+    ["alpha", "f32"],
+  ],
+  bindings: () => [
+    { name: "src", type: "", access: "texture" },
+    { name: "wt", type: "", access: "texture" },
+    { name: "bias", type: "f32", access: "read" },
+    { name: "c", type: "f32", access: "read_write" },
+  ],
+  key: (v) => `${v.mode}/${v.activation}/${v.tm}x${v.tn}${v.unitStride ? "/s1" : ""}`,
+  source: (v) => {
+    const body = v.mode === "forward"
+      ? forwardBody(v)
+      : v.mode === "inputGrad"
+      ? inputGradBody(v)
+      : filterGradBody(v);
+    return `
+${activateFunction(v.activation)}
+
+fn texel(t: texture_2d<f32>, i: u32) -> vec4<f32> {
+  return textureLoad(t, vec2<u32>(i & ${TEXTURE_LINE - 1}u, i >> ${Math.log2(TEXTURE_LINE)}u), 0);
+}
+
+@compute @workgroup_size(8, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x * ${v.tm}u;
+  let col = gid.y * ${v.tn}u;
+  let batch = gid.z;
+  if (row >= params.M || col >= params.N) { return; }
+${
+      range(v.tm).map((i) =>
+        "  " + range(v.tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).join(" ")
+      ).join("\n")
+    }
+${body}
+${epilogue(v)}
+}`;
+  },
+};

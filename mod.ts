@@ -165,7 +165,7 @@ export * as layers from "./src/layers/layers_namespace.ts";
  */
 export * as metrics from "./src/models/metrics_namespace.ts";
 /**
- * Keras's callbacks: earlyStopping, modelCheckpoint.
+ * Keras's callbacks: earlyStopping, learningRateScheduler, modelCheckpoint.
  *
  * @example
  * ```ts

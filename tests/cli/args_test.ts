@@ -13,6 +13,8 @@ import {
   resolveOptions,
   UsageError,
 } from "../../src/cli/args.ts";
+import { scheduleCallback } from "../../src/cli/models.ts";
+import * as wg from "../../mod.ts";
 
 function train(args: string[]): Extract<Command, { kind: "train" }> {
   const command = parseCommand(args);
@@ -36,12 +38,15 @@ Deno.test("defaults: mnist trains the Keras CNN; --model mlp the 784-128-10 MLP;
     epochs: 12,
     batchSize: 128,
     lr: 0.001,
+    lrSchedule: "cosine",
     optimizer: "adam",
     validationSplit: 0.1,
     seed: 0,
     limit: null,
   });
-  assertEquals(resolveOptions("mnist", { model: "mlp" }).epochs, 15);
+  const mlp = resolveOptions("mnist", { model: "mlp" });
+  assertEquals([mlp.epochs, mlp.lr, mlp.lrSchedule], [10, 0.003, "cosine"]);
+  assertEquals(resolveOptions("and", {}).lrSchedule, "constant");
   assertEquals(resolveOptions("xor", {}).model, "mlp");
   for (const gate of ["and", "or", "nand"] as const) {
     const o = resolveOptions(gate, {});
@@ -63,6 +68,7 @@ Deno.test("every flag, in both --flag value and --flag=value forms", () => {
     "0.01",
     "--optimizer",
     "RMSprop",
+    "--lr-schedule=constant",
     "--validation-split",
     "0.2",
     "--seed",
@@ -82,6 +88,7 @@ Deno.test("every flag, in both --flag value and --flag=value forms", () => {
     batchSize: 64,
     lr: 0.01,
     optimizer: "rmsprop",
+    lrSchedule: "constant",
     validationSplit: 0.2,
     seed: 42,
     limit: 1000,
@@ -112,6 +119,7 @@ Deno.test("mistakes name the flag and what it takes", () => {
     [["mnist", "--validation-split", "1"], /--validation-split: expected a number in \[0, 1\), got '1'/],
     [["mnist", "--model", "resnet"], /--model: expected one of cnn, mlp, perceptron, got 'resnet'/],
     [["mnist", "--optimizer", "lbfgs"], new RegExp(`expected one of ${OPTIMIZERS.join(", ")}`)],
+    [["mnist", "--lr-schedule", "step"], /--lr-schedule: expected one of constant, cosine, got 'step'/],
     [["mnist", "--epochs", "2", "--epochs", "3"], /--epochs is given 2 times/],
     [["xor", "--model", "cnn"], /--model cnn needs images/],
   ];
@@ -145,4 +153,19 @@ Deno.test("--help and -h list the datasets, every flag and the defaults", () => 
   ) assertStringIncludes(text, flag);
   assertStringIncludes(text, "cnn: 12 epochs, batch 128, adam lr 0.001 (cosine), validation 0.1");
   assertStringIncludes(text, "mlp: 10 epochs, batch 128, adam lr 0.003 (cosine), validation 0.1");
+});
+
+Deno.test("--lr-schedule cosine: lr at the first epoch, half of it halfway, near 0 at the last; constant stays", () => {
+  const rates = (lrSchedule: "constant" | "cosine") => {
+    const options = resolveOptions("mnist", { model: "mlp", epochs: 4, lr: 0.2, lrSchedule });
+    const callback = scheduleCallback(options) as wg.callbacks.LearningRateScheduler;
+    const optimizer = wg.train.sgd(1);
+    callback.setModel({ optimizer } as unknown as wg.Sequential);
+    return [0, 1, 2, 3].map((epoch) => {
+      callback.onEpochBegin(epoch);
+      return Number(optimizer.learningRate.toFixed(6));
+    });
+  };
+  assertEquals(rates("cosine"), [0.2, 0.170711, 0.1, 0.029289]);
+  assertEquals(rates("constant"), [0.2, 0.2, 0.2, 0.2]);
 });

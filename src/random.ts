@@ -27,3 +27,16 @@ export class Random {
     return Math.floor(this.next() * n);
   }
 }
+
+/**
+ * A seed derived from (seed, n): the n-th epoch's shuffle, the n-th step's dropout mask. Not
+ * `seed + n`: mulberry32 streams from nearby seeds overlap, shifted (its state advances by a
+ * constant per draw).
+ */
+export function mixSeed(seed: number, n: number): number {
+  let h = (Math.trunc(seed) >>> 0) ^ Math.imul(n + 1, 0x9e3779b9);
+  // murmur3's 32-bit finalizer: every input bit affects every output bit.
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}

@@ -95,3 +95,21 @@ Deno.test("tune: a candidate whose pipeline fails validation is never the winner
   out.dispose();
   resetTuning();
 });
+
+Deno.test("tune: a large conv2d picks texture or uniform-block kernels; both give the same exact result", async () => {
+  resetTuning();
+  // Small integers: every sum is exact in float32, whatever the order.
+  const ints = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => ((i * seed) % 5) - 2);
+  const x = wg.tensor(ints(4 * 16 * 16 * 16, 7), [4, 16, 16, 16]);
+  const filter = wg.tensor(ints(3 * 3 * 16 * 16, 3), [3, 3, 16, 16]);
+  const conv = () => wg.conv2d(x, filter, 1, "same");
+  const untuned = await conv().data();
+  assert(tuningPending());
+  await tune();
+  const table = wg.tuningTable();
+  const key = Object.keys(table).find((k) => k.startsWith("conv/"));
+  assert(key !== undefined && ["texture", "uniform"].includes(table[key]), JSON.stringify(table));
+  assertEquals([...await conv().data()], [...untuned]);
+  for (const t of [x, filter]) t.dispose();
+  resetTuning();
+});

@@ -8,7 +8,7 @@ import type { Initializer, InitializerIdentifier } from "../initializers.ts";
 import { dropout } from "../ops/dropout.ts";
 import { fusedMatMul } from "../ops/matmul.ts";
 import { reshape } from "../ops/transform.ts";
-import { Random } from "../random.ts";
+import { mixSeed, Random } from "../random.ts";
 import type { Tensor, Variable } from "../tensor.ts";
 import {
   type ActivationIdentifier,
@@ -285,10 +285,14 @@ export class Dropout extends Layer {
   }
 
   /** The forward computation (see the class comment). */
-  protected call(x: Tensor, { training = false }: CallArgs): Tensor {
+  protected call(x: Tensor, { training = false, step }: CallArgs): Tensor {
     if (!training || this.rate === 0) return x;
-    // A fresh mask each step, from the layer's own seeded stream.
-    return dropout(x, this.rate, this.#random.int(2 ** 31));
+    // A fresh mask each step: seeded, a function of (seed, optimizer step), so a resumed fit (whose
+    // optimizer state holds the step) draws the masks an uninterrupted one would; else the layer's stream.
+    const maskSeed = this.seed !== null && step !== undefined
+      ? mixSeed(this.seed, step) >>> 1
+      : this.#random.int(2 ** 31);
+    return dropout(x, this.rate, maskSeed);
   }
 
   /** The options particular to this layer, Keras's keys. */

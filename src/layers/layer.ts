@@ -31,6 +31,8 @@ export interface LayerArgs {
 export interface CallArgs {
   /** True inside `fit`: dropout is active only then. */
   training?: boolean;
+  /** Inside `fit`, the optimizer's step count: a seeded dropout layer's mask is a function of (seed, step). */
+  step?: number;
   /**
    * Skip the layer's activation and return its input (pre-activation values):
    * the model does this for the last layer when the loss fuses that

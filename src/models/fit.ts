@@ -14,7 +14,7 @@ import { runtime } from "../gpu/runtime.ts";
 import { applyActivation } from "../layers/activations.ts";
 import { formatSymbolicShape } from "../layers/layer.ts";
 import { cast, reshape } from "../ops/transform.ts";
-import { Random } from "../random.ts";
+import { mixSeed, Random } from "../random.ts";
 import { formatShape, sizeOf } from "../shape.ts";
 import { type DType, empty, type Tensor, tidy, writeData } from "../tensor.ts";
 import { Callback, type CustomCallbackArgs, History, type Logs } from "./callbacks.ts";
@@ -142,18 +142,6 @@ function accumulate(sums: Tensor, values: Tensor, slot: number, batch: number): 
   }, [1]);
 }
 
-/**
- * The shuffle seed of one epoch: a hash of (seed, epoch). Not `seed + epoch`: mulberry32 streams
- * from nearby seeds overlap, shifted (its state advances by a constant per draw).
- */
-export function epochSeed(seed: number, epoch: number): number {
-  let h = (Math.trunc(seed) >>> 0) ^ Math.imul(epoch + 1, 0x9e3779b9);
-  // murmur3's 32-bit finalizer: every input bit affects every output bit.
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 /** Labels as the plan wants them: int32 or float32, shaped [B, ...labelRow]. */
 function adaptLabels(plan: Plan, y: Tensor): Tensor {
   const typed = y.dtype === plan.labelDType ? y : cast(y, plan.labelDType);
@@ -172,7 +160,8 @@ function batchLoss(
 ) {
   const labels = adaptLabels(plan, y);
   const input = x.dtype === "float32" ? x : cast(x, "float32");
-  const output = model.forward(input, training, plan.fused !== null);
+  // The optimizer's step count seeds dropout's masks: a resumed run (same count) draws the same masks.
+  const output = model.forward(input, training, plan.fused !== null, training ? model.optimizer!.iterations : undefined);
   const loss = computeLoss(model.lossSpec!, labels, output, plan.fused);
   withTape(null, () => plan.accumulate(labels, output, loss, sums, base));
   return loss;
@@ -328,7 +317,7 @@ async function fitLoop(model: Sequential, x: ModelData, y: ModelData, args: Mode
     for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
       for (let i = 0; i < order.length; i++) order[i] = i;
       if (args.shuffle ?? true) {
-        const random = new Random(epochSeed(seed, epoch));
+        const random = new Random(mixSeed(seed, epoch)); // the shuffle of epoch e depends only on (seed, e)
         for (let i = order.length - 1; i > 0; i--) {
           const j = random.int(i + 1);
           [order[i], order[j]] = [order[j], order[i]];

@@ -259,11 +259,14 @@ export class Sequential {
     }
   }
 
-  /** @internal The forward pass; `skipLastActivation` leaves the last activation to a fused loss. */
-  forward(x: Tensor, training: boolean, skipLastActivation = false): Tensor {
+  /**
+   * @internal The forward pass; `skipLastActivation` leaves the last activation to a fused loss;
+   * `step` (fit's optimizer step) seeds dropout.
+   */
+  forward(x: Tensor, training: boolean, skipLastActivation = false, step?: number): Tensor {
     const last = this.layers.length - 1;
     return this.layers.reduce(
-      (y, layer, i) => layer.apply(y, { training, skipActivation: skipLastActivation && i === last }),
+      (y, layer, i) => layer.apply(y, { training, step, skipActivation: skipLastActivation && i === last }),
       x,
     );
   }

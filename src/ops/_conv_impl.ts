@@ -402,17 +402,6 @@ function splitCount(N: number, M: number, Kp: number, F: number): number {
 
 // ---- texture implicit GEMM ----
 
-/**
- * Whether conv2d runs the texture kernels: on llvmpipe, where a texel load
- * costs a fraction of a storage load (bench/conv_variants.md), when they can
- * take the conv.
- */
-export function useTextureConv(x: Tensor, filterShape: Shape, g: Window2D): boolean {
-  if (!textureConvFits(x, filterShape, g)) return false;
-  return convConfig.algorithm === "texture" ||
-    (convConfig.algorithm === "auto" && runtime().ctx.isFallbackAdapter);
-}
-
 /** Whether the texture kernels (shaders/conv_texture.ts) can take this conv: 4-channel texels, operands in one texture. */
 export function textureConvFits(x: Tensor, filterShape: Shape, g: Window2D): boolean {
   const [KH, KW, C, F] = filterShape;

@@ -7,13 +7,17 @@
  * M = N·OH·OW output pixels.
  */
 import type { FusedActivation } from "../../shaders/matmul.ts";
+import { valueAndGrads } from "../autograd/gradients.ts";
 import { isWatched, record, withTape } from "../autograd/tape.ts";
+import { tunedChoice } from "../gpu/autotune.ts";
+import { runtime } from "../gpu/runtime.ts";
 import { ShapeError } from "../errors.ts";
-import { formatShape } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { formatShape, type Shape } from "../shape.ts";
+import { type Tensor, tidy } from "../tensor.ts";
 import { asTensor, checkDType } from "./_util.ts";
-import { zeros } from "./creation.ts";
+import { randomNormal, zeros } from "./creation.ts";
 import {
+  convConfig,
   gemmPlan,
   im2colFilterGrad,
   im2colForward,
@@ -23,7 +27,7 @@ import {
   textureConvFilterGrad,
   textureConvForward,
   textureConvInputGrad,
-  useTextureConv,
+  textureConvFits,
   windowedActivationGrad,
 } from "./_conv_impl.ts";
 import { checkRank4, type Padding, type Window2D, window2D } from "./_window.ts";
@@ -133,7 +137,7 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
   const M = g.N * g.OH * g.OW;
   // Decided now: nothing differentiates x later if the tape does not watch it (the first layer's image).
   const needDx = isWatched(x);
-  const texture = useTextureConv(x, filter.shape, g);
+  const texture = useTextureConv(config, x, filter.shape, g);
   const plan = gemmPlan(KH * KW, C, F);
   const y = withTape(
     null,
@@ -177,6 +181,50 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
       fallbackFilterGrad(x, dz ?? activationGradFromOutput(act!, y2, dy2, alpha), g, filter.shape);
     return bias ? [dx, dW, dBias] : [dx, dW];
   }, [x, filter, y]);
+}
+
+/** Forward + backward work from which a conv is autotuned; below it, one dispatch's fixed cost dominates. */
+const TUNED_MIN_FLOPS = 1 << 23;
+
+/**
+ * Whether conv2d runs the texture kernels (shaders/conv_texture.ts) or the
+ * implicit GEMM with the filter in uniform blocks. Where both can, large
+ * convs are autotuned (src/gpu/autotune.ts) on a trial forward + backward
+ * pass of the same shape; until tuned, and for small ones, llvmpipe takes
+ * the texture kernels (a texel costs a fraction of a storage load there:
+ * bench/conv_variants.md) and other adapters the uniform blocks.
+ */
+function useTextureConv(config: FusedConv2DConfig, x: Tensor, filterShape: Shape, g: Window2D): boolean {
+  if (!textureConvFits(x, filterShape, g)) return false;
+  if (convConfig.algorithm !== "auto") return convConfig.algorithm === "texture";
+  const fallback = runtime().ctx.isFallbackAdapter ? "texture" : "uniform";
+  const [KH, KW, C, F] = filterShape;
+  const flops = 6 * g.N * g.OH * g.OW * KH * KW * C * F;
+  if (flops < TUNED_MIN_FLOPS) return fallback === "texture";
+  const key = `conv/${2 ** Math.ceil(Math.log2(g.N))}x${g.H}x${g.W}x${C}/${KH}x${KW}x${F}/` +
+    `${g.SH}x${g.SW}/${g.padT}x${g.padL}`;
+  return tunedChoice(key, fallback, () => ({
+    candidates: ["texture", "uniform"],
+    reps: Math.max(1, Math.min(20, Math.round(1e9 / flops))),
+    setup: () => {
+      const xs = randomNormal(x.shape, 0, 1, 1), filter = randomNormal(filterShape, 0, 1, 2);
+      const dy = randomNormal([g.N, g.OH, g.OW, F], 0, 1, 3);
+      const trial = (xs: Tensor, filter: Tensor) => fusedConv2d({ ...config, x: xs, filter, bias: undefined });
+      return {
+        run: (algorithm) => {
+          convConfig.algorithm = algorithm as typeof convConfig.algorithm;
+          try {
+            tidy(() => {
+              valueAndGrads(trial)([xs, filter], dy); // recorded; tidy frees the results
+            });
+          } finally {
+            convConfig.algorithm = "auto";
+          }
+        },
+        dispose: () => [xs, filter, dy].forEach((t) => t.dispose()),
+      };
+    },
+  })) === "texture";
 }
 
 /** dW and dbias by im2col + GEMM and a reduction (F not a multiple of 4, or above 64; an empty batch). */

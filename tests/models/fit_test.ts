@@ -190,3 +190,23 @@ Deno.test("data larger than one storage binding (128 MiB here) stream through fi
   for (const t of [p, gx, loss]) t.dispose();
   model.dispose();
 });
+
+Deno.test("a run saved with its optimizer and resumed (initialEpoch) draws the same dropout masks: same weights", async () => {
+  const { x, labels } = blobs(40, 3);
+  const compiled = () => {
+    const m = classifier(3, { dropout: true });
+    m.compile({ optimizer: wg.train.adam(0.01), loss: "sparseCategoricalCrossentropy" });
+    return m;
+  };
+  const args = { batchSize: 8, seed: 9, verbose: 0 as const };
+  const straight = compiled();
+  await straight.fit(x, labels, { ...args, epochs: 3 });
+
+  const first = compiled();
+  await first.fit(x, labels, { ...args, epochs: 1 });
+  const dir = await Deno.makeTempDir();
+  await first.save(`${dir}/model.json`, { includeOptimizer: true });
+  const resumed = await wg.loadLayersModel(`${dir}/model.json`);
+  await resumed.fit(x, labels, { ...args, epochs: 3, initialEpoch: 1 });
+  assertEquals(await weightsOf(resumed), await weightsOf(straight));
+});

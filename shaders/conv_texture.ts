@@ -20,7 +20,13 @@
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { TEXTURE_LINE } from "../src/gpu/texture_pool.ts";
 import { WINDOW_UNIFORMS } from "./conv.ts";
-import { activateFunction, epilogue, type FusedActivation } from "./matmul.ts";
+import {
+  activateFunction,
+  epilogue,
+  EPILOGUE_BINDINGS,
+  EPILOGUE_UNIFORMS,
+  type FusedActivation,
+} from "./matmul.ts";
 
 export type ConvTextureMode = "forward" | "inputGrad" | "filterGrad";
 
@@ -188,14 +194,12 @@ export const convTextureKernel: Kernel<ConvTextureVariant> = {
     ["N", "u32"],
     ["rows", "u32"],
     ["sliceRows", "u32"],
-    ["hasBias", "u32"],
-    ["alpha", "f32"],
+    ...EPILOGUE_UNIFORMS,
   ],
   bindings: () => [
     { name: "src", type: "", access: "texture" },
     { name: "wt", type: "", access: "texture" },
-    { name: "bias", type: "f32", access: "read" },
-    { name: "c", type: "f32", access: "read_write" },
+    ...EPILOGUE_BINDINGS,
   ],
   key: (v) => `${v.mode}/${v.activation}/${v.tm}x${v.tn}${v.unitStride ? "/s1" : ""}`,
   source: (v) => {

@@ -124,6 +124,13 @@ export function epilogue({ tm, tn }: { tm: number; tn: number }): string {
   return lines.map((l) => "  " + l).join("\n");
 }
 
+/** The uniforms and bindings `epilogue` reads, last in every GEMM-like kernel's declaration. */
+export const EPILOGUE_UNIFORMS = [["hasBias", "u32"], ["alpha", "f32"]] as const;
+export const EPILOGUE_BINDINGS = [
+  { name: "bias", type: "f32", access: "read" },
+  { name: "c", type: "f32", access: "read_write" },
+] as const;
+
 export const matMulKernel: Kernel<MatMulVariant> = {
   name: "matmul",
   uniforms: [
@@ -137,14 +144,12 @@ export const matMulKernel: Kernel<MatMulVariant> = {
     ["aKStride", "u32"],
     ["bKStride", "u32"],
     ["bColStride", "u32"],
-    ["hasBias", "u32"],
-    ["alpha", "f32"],
+    ...EPILOGUE_UNIFORMS,
   ],
   bindings: () => [
     { name: "a", type: "f32", access: "read" },
     { name: "b", type: "f32", access: "read" },
-    { name: "bias", type: "f32", access: "read" },
-    { name: "c", type: "f32", access: "read_write" },
+    ...EPILOGUE_BINDINGS,
   ],
   key: ({ activation, tm, tn, wgx, wgy }) => `${activation}/${tm}x${tn}/${wgx}x${wgy}`,
   source: (v) => {
@@ -365,14 +370,12 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
     ["bBatchTexels", "u32"],
     ["aLine", "u32"],
     ["bLine", "u32"],
-    ["hasBias", "u32"],
-    ["alpha", "f32"],
+    ...EPILOGUE_UNIFORMS,
   ],
   bindings: () => [
     { name: "a", type: "", access: "texture" },
     { name: "b", type: "", access: "texture" },
-    { name: "bias", type: "f32", access: "read" },
-    { name: "c", type: "f32", access: "read_write" },
+    ...EPILOGUE_BINDINGS,
   ],
   key: ({ activation, tm, tn, aT, bT }) => `${activation}/${tm}x${tn}/${aT ? "t" : "n"}${bT ? "t" : "n"}`,
   source: (v) => {

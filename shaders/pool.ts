@@ -10,8 +10,13 @@
  * (x forward; dy and arg backward) is read through one 64 KiB uniform window
  * holding whole images n0.., and the dispatch covers those images only: on
  * llvmpipe a uniform load costs ~1/14 of a storage load (bench/conv_variants.md).
+ * `texture` (vec only): those tensors are read from texture copies instead
+ * (Runtime.texture), one dispatch for all images.
+ * The arg-max is stored as f32 (h·W + w, exact below 2²⁴) so that it can
+ * travel through an rgba32float texture like the values.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
+import { TEXTURE_LINE } from "../src/gpu/texture_pool.ts";
 import { LINEAR_INDEX, WG_1D } from "./_wgsl.ts";
 import { WINDOW_UNIFORMS } from "./conv.ts";
 
@@ -22,23 +27,34 @@ export interface PoolVariant {
   /** max only: also write each output's arg-max (h·W + w within its image) for the backward pass. */
   withArg?: boolean;
   band: boolean;
+  texture?: boolean;
 }
+
+/** Knob for tests: `texture: false` keeps llvmpipe on the storage / uniform-window reads (as other adapters). */
+export const poolConfig = { texture: true };
 
 /** vec4s in a uniform window. */
 const WINDOW_VEC4 = 4096;
 
 const f = (vec: boolean) => (vec ? "vec4<f32>" : "f32");
-const i = (vec: boolean) => (vec ? "vec4<i32>" : "i32");
 
-/** A binding of the gathered-from tensor: storage, or a uniform window of vec4s. */
-const source = (name: string, type: "f32" | "i32", v: PoolVariant) =>
-  v.band
-    ? { name, type: `vec4<${type}>`, access: "uniform", length: WINDOW_VEC4 } as const
-    : { name, type: v.vec ? `vec4<${type}>` : type, access: "read" } as const;
+/** A binding of the gathered-from tensor: storage, a uniform window of vec4s, or a texture. */
+const source = (name: string, v: PoolVariant) =>
+  v.texture
+    ? { name, type: "", access: "texture" } as const
+    : v.band
+    ? { name, type: "vec4<f32>", access: "uniform", length: WINDOW_VEC4 } as const
+    : { name, type: f(v.vec), access: "read" } as const;
 
 /** WGSL: element `e` (in units of L channels) of a gathered-from tensor. */
 const read = (name: string, e: string, v: PoolVariant) =>
-  !v.band || v.vec ? `${name}[${e}]` : `${name}[(${e}) / 4u][(${e}) % 4u]`;
+  v.texture
+    ? `textureLoad(${name}, vec2<u32>((${e}) & ${TEXTURE_LINE - 1}u, (${e}) >> ${
+      Math.log2(TEXTURE_LINE)
+    }u), 0)`
+    : !v.band || v.vec
+    ? `${name}[${e}]`
+    : `${name}[(${e}) / 4u][(${e}) % 4u]`;
 
 /**
  * WGSL: split `idx` (a row × channel group of a [N, A, B, C] tensor, L channels per group)
@@ -59,11 +75,11 @@ export const poolKernel: Kernel<PoolVariant> = {
   name: "pool",
   uniforms: UNIFORMS,
   bindings: (v) => [
-    source("x", "f32", v),
+    source("x", v),
     { name: "y", type: f(v.vec), access: "read_write" },
-    ...(v.op === "max" && v.withArg ? [{ name: "arg", type: i(v.vec), access: "read_write" } as const] : []),
+    ...(v.op === "max" && v.withArg ? [{ name: "arg", type: f(v.vec), access: "read_write" } as const] : []),
   ],
-  key: (v) => `${v.op}|${v.vec}|${v.op === "max" && !!v.withArg}|${v.band}`,
+  key: (v) => `${v.op}|${v.vec}|${v.op === "max" && !!v.withArg}|${v.texture ? "texture" : v.band}`,
   source: (v) => `
 ${LINEAR_INDEX}
 @compute @workgroup_size(${WG_1D})
@@ -76,7 +92,7 @@ ${split("oh", "OH")}
   var w0 = -i32(params.padL);
   for (var ow = 0u; ow < params.OW; ow++) {
     var best = ${f(v.vec)}(0.0);
-    var bestAt = ${i(v.vec)}(-1);
+    var bestAt = ${f(v.vec)}(-1.0);
     var acc = ${f(v.vec)}(0.0);
     var count = 0.0;
     for (var h = max(h0, 0); h < min(h0 + i32(params.KH), i32(params.H)); h++) {
@@ -85,9 +101,9 @@ ${split("oh", "OH")}
         // NOTE: strict > in row-major window order: on ties the first position wins, and the
         // backward pass routes the gradient to it alone. The first real input always wins
         // over the initial state, so -inf inputs still get an arg-max.
-        let better = (v > best) | (bestAt < ${i(v.vec)}(0));
+        let better = (v > best) | (bestAt < ${f(v.vec)}(0.0));
         best = select(best, v, better);
-        bestAt = select(bestAt, ${i(v.vec)}(h * i32(params.W) + w), better);
+        bestAt = select(bestAt, ${f(v.vec)}(f32(h * i32(params.W) + w)), better);
         acc += v;
         count += 1.0;
       }
@@ -110,11 +126,11 @@ export const poolGradKernel: Kernel<PoolVariant> = {
   name: "pool_grad",
   uniforms: UNIFORMS,
   bindings: (v) => [
-    source("dy", "f32", v),
-    ...(v.op === "max" ? [source("arg", "i32", v)] : []),
+    source("dy", v),
+    ...(v.op === "max" ? [source("arg", v)] : []),
     { name: "dx", type: f(v.vec), access: "read_write" },
   ],
-  key: (v) => `${v.op}|${v.vec}|${v.band}`,
+  key: (v) => `${v.op}|${v.vec}|${v.texture ? "texture" : v.band}`,
   source: (v) => `
 ${LINEAR_INDEX}
 // ⌊a / b⌋ for a possibly negative a.
@@ -137,7 +153,7 @@ ${split("h", "H")}
   var hiQ = params.padL / params.SW;
   var hiR = params.padL % params.SW;
   for (var w = 0u; w < params.W; w++) {
-    let here = ${i(v.vec)}(i32(h * params.W + w));
+    let here = ${f(v.vec)}(f32(h * params.W + w));
     _ = here;
     var acc = ${f(v.vec)}(0.0);
     for (var oh = ohFirst; oh < ohEnd; oh++) {

@@ -161,7 +161,12 @@ function batchLoss(
   const labels = adaptLabels(plan, y);
   const input = x.dtype === "float32" ? x : cast(x, "float32");
   // The optimizer's step count seeds dropout's masks: a resumed run (same count) draws the same masks.
-  const output = model.forward(input, training, plan.fused !== null, training ? model.optimizer!.iterations : undefined);
+  const output = model.forward(
+    input,
+    training,
+    plan.fused !== null,
+    training ? model.optimizer!.iterations : undefined,
+  );
   const loss = computeLoss(model.lossSpec!, labels, output, plan.fused);
   withTape(null, () => plan.accumulate(labels, output, loss, sums, base));
   return loss;

@@ -25,9 +25,9 @@ import {
   implicitFilterGrad,
   implicitGemm,
   textureConvFilterGrad,
+  textureConvFits,
   textureConvForward,
   textureConvInputGrad,
-  textureConvFits,
   windowedActivationGrad,
 } from "./_conv_impl.ts";
 import { checkRank4, type Padding, type Window2D, window2D } from "./_window.ts";
@@ -209,7 +209,8 @@ function useTextureConv(config: FusedConv2DConfig, x: Tensor, filterShape: Shape
     setup: () => {
       const xs = randomNormal(x.shape, 0, 1, 1), filter = randomNormal(filterShape, 0, 1, 2);
       const dy = randomNormal([g.N, g.OH, g.OW, F], 0, 1, 3);
-      const trial = (xs: Tensor, filter: Tensor) => fusedConv2d({ ...config, x: xs, filter, bias: undefined });
+      const trial = (xs: Tensor, filter: Tensor) =>
+        fusedConv2d({ ...config, x: xs, filter, bias: undefined });
       return {
         run: (algorithm) => {
           convConfig.algorithm = algorithm as typeof convConfig.algorithm;

@@ -2,7 +2,7 @@
  * maxPool and avgPool over NHWC tensors, with their gradients.
  * Legend: x [N,H,W,C], y [N,OH,OW,C]; a KH×KW window moves by strides.
  */
-import { poolGradKernel, poolKernel, type PoolVariant } from "../../shaders/pool.ts";
+import { poolConfig, poolGradKernel, poolKernel, type PoolVariant } from "../../shaders/pool.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { isWatched, record } from "../autograd/tape.ts";
 import { runtime } from "../gpu/runtime.ts";
@@ -89,7 +89,7 @@ function pool(
   const withArg = op === "max" && isWatched(x);
   // Both are read through uniform windows downstream (the next conv layer, the backward pass).
   const y = emptyWindowed([g.N, g.OH, g.OW, g.C]);
-  const arg = withArg ? emptyWindowed(y.shape, "int32") : null;
+  const arg = withArg ? emptyWindowed(y.shape) : null; // h·W + w as f32 (shaders/pool.ts)
   dispatch(poolKernel, { op, vec, withArg }, [x], [y, ...(arg ? [arg] : [])], g, g.H * g.W * g.C);
   // max: dx = dy at each window's arg-max; avg: dx = Σ dy / (real inputs in the window)
   record(y, [x], (dy, [arg]) => {
@@ -118,6 +118,20 @@ function dispatch(
   // One invocation per row (n, oh) or (n, h) of the output × channel group.
   const [N, rows] = outputs[0].shape;
   const total = N * rows * (g.C / (variant.vec ? 4 : 1));
+  const gpu = runtime();
+  // On llvmpipe, 4-channel texels from texture copies: cheaper than storage or uniform-window reads.
+  const fits = sources.every((t) => t.size <= gpu.textures.maxFloats);
+  if (variant.vec && gpu.ctx.isFallbackAdapter && poolConfig.texture && fits) {
+    const textures = sources.map((t) => gpu.texture(t.buffer, t.size));
+    gpu.dispatch(
+      kernel,
+      { ...variant, band: false, texture: true },
+      [...textures, ...outputs.map((t) => t.buffer)],
+      { first: 0, total, n0: 0, ...windowUniforms(g) },
+      grid1D(total),
+    );
+    return;
+  }
   const ipw = imagesPerWindow(imageFloats);
   const band = ipw > 0;
   const bands = band ? Math.ceil(g.N / ipw) : 1;

@@ -21,6 +21,7 @@ import type { Arr } from "../_reference/array.ts";
 import { pool, type PoolParams } from "../_reference/pool.ts";
 import { fill, fillDistinct, Random, uniform } from "../_helpers/arbitrary.ts";
 import { type Case, checkOp, described, type OpSpec, U } from "../_helpers/check_op.ts";
+import { poolConfig } from "../../shaders/pool.ts";
 
 /** Shapes where "valid" always fits (H ≥ KH, W ≥ KW). Max gets distinct values: one arg-max per window. */
 function cases(op: "max" | "avg"): fc.Arbitrary<Case<PoolParams>> {
@@ -76,11 +77,21 @@ const POOL_TESTS: Record<keyof typeof poolOps, OpSpec<PoolParams>> = {
 
 for (const s of Object.values(POOL_TESTS)) {
   Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, () => checkOp(s));
+  // On llvmpipe 4-channel pools read texture copies; the storage / uniform-window reads of other adapters too:
+  Deno.test(`${s.name} without textures: forward = float64 reference, gradients = central differences`, async () => {
+    poolConfig.texture = false;
+    try {
+      await checkOp({ ...s, numRuns: 10 });
+    } finally {
+      poolConfig.texture = true;
+    }
+  });
 }
 
 Deno.test("maxPool ties: the gradient goes to exactly one input, the first of the window in row-major order", async () => {
   // All-equal inputs make every window a tie. 2x2 windows, stride 2: each window's top-left gets dy.
-  const x = fillTensor([1, 4, 4, 2], 3);
+  // 4 channels: the 4-channel (texel) kernels; 1 channel below: the scalar ones.
+  const x = fillTensor([1, 4, 4, 4], 3);
   const dx = grad((x) => poolOps.maxPool(x, 2, 2, "valid"))(x);
   // Overlapping 2x2 windows, stride 1, on a 3x3 tie: window (i, j)'s top-left is (i, j).
   const x3 = fillTensor([1, 3, 3, 1], -1);
@@ -89,8 +100,8 @@ Deno.test("maxPool ties: the gradient goes to exactly one input, the first of th
   const x2 = fillTensor([1, 2, 2, 1], 0);
   const dx2 = grad((x) => poolOps.maxPool(x, 3, 1, "same"))(x2);
   const [a, b, c] = await Promise.all([dx.data(), dx3.data(), dx2.data()]);
-  const topLeft = [1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0]; // per pixel, for each of the 2 channels
-  assertEquals([...a], topLeft.flatMap((v) => [v, v]));
+  const topLeft = [1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0]; // per pixel, for each of the 4 channels
+  assertEquals([...a], topLeft.flatMap((v) => [v, v, v, v]));
   assertEquals([...b], [1, 1, 0, 1, 1, 0, 0, 0, 0]);
   // 4 windows, each containing all 4 inputs; (0,0) is first in each.
   assertEquals([...c], [4, 0, 0, 0]);

@@ -26,7 +26,9 @@ export interface TuningProblem {
 
 /** Where winners persist between processes: one table per adapter. */
 export interface TuningStore {
+  /** The winners stored for an adapter (`{}` if none), by problem class. */
   load(adapter: string): Promise<Record<string, string>>;
+  /** Replaces the adapter's stored winners. */
   save(adapter: string, winners: Record<string, string>): Promise<void>;
 }
 

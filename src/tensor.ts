@@ -353,6 +353,8 @@ export interface MemoryInfo {
   numGPUBuffers: number;
   /** Bytes of those buffers. */
   numGPUBytes: number;
+  /** Bytes of the textures that kernels read tensor copies from (kept for reuse by later steps). */
+  numTextureBytes: number;
 }
 
 /**
@@ -380,6 +382,7 @@ export function memory(): MemoryInfo {
     numBytes: live.bytes,
     numGPUBuffers: pool.numBuffers,
     numGPUBytes: pool.numBytes,
+    numTextureBytes: runtime().textures.numBytes,
   };
 }
 

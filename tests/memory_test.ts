@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { rt } from "./_helpers/gpu.ts";
 import * as wg from "../mod.ts";
+import { gemmConfig } from "../shaders/matmul.ts";
 
 // B = batch, D = input features, H = hidden units, C = classes.
 const B = 8, D = 4, H = 16, C = 3;
@@ -63,6 +64,7 @@ Deno.test("1000 MLP steps: numBytes and GPU buffers are the same after step 10 a
   assertEquals(atEnd.numBytes, atStep10!.numBytes, "tensor bytes after step 10 vs step 1000");
   assertEquals(atEnd.numGPUBuffers, atStep10!.numGPUBuffers, "GPU buffers after step 10 vs step 1000");
   assertEquals(atEnd.numGPUBytes, atStep10!.numGPUBytes);
+  assertEquals(atEnd.numTextureBytes, atStep10!.numTextureBytes);
   assertEquals(atEnd.numTensors, atStep10!.numTensors);
   // The variables, the first and the last loss: nothing else survives a step.
   assertEquals(atEnd.numTensors, before.numTensors + 2);
@@ -80,4 +82,29 @@ Deno.test("1000 MLP steps: numBytes and GPU buffers are the same after step 10 a
 
   for (const t of [x, labels, firstLoss!, lastLoss!, ...vars]) t.dispose();
   assertEquals(wg.memory().numTensors, before.numTensors - 6);
+});
+
+Deno.test("Adam steps through the texture GEMM: texture and buffer bytes stop growing after the first steps", async () => {
+  gemmConfig.path = "texture8x16";
+  try {
+    const x = wg.randomNormal([8, 16], 0, 1, 3);
+    const w = wg.variable(wg.randomNormal([16, 4], 0, 0.5, 4), true, "texture_memory/w");
+    const optimizer = wg.train.adam(0.01);
+    const copies = rt.textureCopies;
+    let atStep10: wg.MemoryInfo | undefined;
+    for (let i = 1; i <= 100; i++) {
+      optimizer.minimize(() => wg.mean(wg.square(wg.matMul(x, w)))); // one submit
+      if (i === 10) atStep10 = wg.memory();
+    }
+    const atEnd = wg.memory();
+    assert(rt.textureCopies - copies >= 100 * 3, "the GEMM and Adam read texture copies every step");
+    assert(atEnd.numTextureBytes > 0);
+    assertEquals(atEnd.numTextureBytes, atStep10!.numTextureBytes, "texture bytes after step 10 vs 100");
+    assertEquals(atEnd.numGPUBytes, atStep10!.numGPUBytes);
+    w.dispose();
+    x.dispose();
+    optimizer.dispose();
+  } finally {
+    gemmConfig.path = "auto";
+  }
 });

@@ -5,7 +5,16 @@
 // @ts-types="./_wgsl_preprocessor.d.ts"
 import { wgsl } from "npm:wgsl-preprocessor@1.0.1/wgsl-preprocessor.js";
 
+import { TEXTURE_LINE } from "../src/gpu/texture_pool.ts";
+
 export { wgsl };
+
+/** WGSL: `texel(t, i)`, texel i of a tensor copied into a texture (layout: src/gpu/texture_pool.ts). */
+export const TEXEL = /* wgsl */ `
+fn texel(t: texture_2d<f32>, i: u32) -> vec4<f32> {
+  return textureLoad(t, vec2<u32>(i & ${TEXTURE_LINE - 1}u, i >> ${Math.log2(TEXTURE_LINE)}u), 0);
+}
+`;
 
 /** Threads per workgroup of the 1-D (elementwise) kernels. */
 export const WG_1D = 64;

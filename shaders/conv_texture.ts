@@ -18,15 +18,8 @@
  * a position no output reaches) contribute 0.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
-import { TEXTURE_LINE } from "../src/gpu/texture_pool.ts";
 import { WINDOW_UNIFORMS } from "./conv.ts";
-import {
-  activateFunction,
-  epilogue,
-  EPILOGUE_BINDINGS,
-  EPILOGUE_UNIFORMS,
-  type FusedActivation,
-} from "./matmul.ts";
+import { EPILOGUE_BINDINGS, EPILOGUE_UNIFORMS, type FusedActivation, textureGemmMain } from "./matmul.ts";
 
 export type ConvTextureMode = "forward" | "inputGrad" | "filterGrad";
 
@@ -208,26 +201,6 @@ export const convTextureKernel: Kernel<ConvTextureVariant> = {
       : v.mode === "inputGrad"
       ? inputGradBody(v)
       : filterGradBody(v);
-    return `
-${activateFunction(v.activation)}
-
-fn texel(t: texture_2d<f32>, i: u32) -> vec4<f32> {
-  return textureLoad(t, vec2<u32>(i & ${TEXTURE_LINE - 1}u, i >> ${Math.log2(TEXTURE_LINE)}u), 0);
-}
-
-@compute @workgroup_size(8, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.x * ${v.tm}u;
-  let col = gid.y * ${v.tn}u;
-  let batch = gid.z;
-  if (row >= params.M || col >= params.N) { return; }
-${
-      range(v.tm).map((i) =>
-        "  " + range(v.tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).join(" ")
-      ).join("\n")
-    }
-${body}
-${epilogue(v)}
-}`;
+    return textureGemmMain(v, body);
   },
 };

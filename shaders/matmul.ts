@@ -24,8 +24,8 @@
  * bench/gemm_variants.md.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
-import { TEXTURE_LINE } from "../src/gpu/texture_pool.ts";
 import { UNARY } from "./elementwise.ts";
+import { TEXEL } from "./_wgsl.ts";
 
 /** Activations the GEMM epilogue can apply (their derivatives need only y; see ops/matmul.ts). */
 export type FusedActivation = "linear" | "relu" | "sigmoid" | "tanh" | "elu" | "leakyRelu" | "step";
@@ -380,7 +380,6 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
   key: ({ activation, tm, tn, aT, bT }) => `${activation}/${tm}x${tn}/${aT ? "t" : "n"}${bT ? "t" : "n"}`,
   source: (v) => {
     const { tm, tn, aT, bT } = v;
-    const decl = (f: (i: number) => string, n: number) => range(n).map((i) => "  " + f(i)).join("\n");
     // a(i, kk) and bv(kk, c): op(A)[row + i, k + kk] and op(B)[k + kk, col + 4c .. 4c + 3].
     const aLoads = aT
       ? range(4).flatMap((kk) =>
@@ -402,20 +401,9 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
         )
       )
     );
-    return `
-${activateFunction(v.activation)}
-
-fn texel(t: texture_2d<f32>, i: u32) -> vec4<f32> {
-  return textureLoad(t, vec2<u32>(i & ${TEXTURE_LINE - 1}u, i >> ${Math.log2(TEXTURE_LINE)}u), 0);
-}
-
-@compute @workgroup_size(8, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.x * ${tm}u;
-  let col = gid.y * ${tn}u;
-  if (row >= params.M || col >= params.N) { return; }
-  let batch = gid.z;
-${decl((i) => range(tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).join(" "), tm)}
+    return textureGemmMain(
+      v,
+      `
   // The texel of op(A)[row, k] and op(B)[k, col] at k = 0, and their steps per 4 k's.
   var ta = batch * params.aBatchTexels + ${aT ? "row / 4u" : "row * params.aLine"};
   var tb = batch * params.bBatchTexels + ${bT ? "col * params.bLine" : "col / 4u"};
@@ -425,8 +413,36 @@ ${decl((i) => range(tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).jo
     ${[...aLoads, ...bLoads, ...fmas].join("\n    ")}
     ta += aStep;
     tb += bStep;
-  }
-${epilogue(v)}
-}`;
+  }`,
+    );
   },
 };
+
+/**
+ * WGSL of a texture GEMM-like kernel (this file's, shaders/conv_texture.ts'):
+ * `activate`, `texel`, and `main` giving `row`, `col` (the invocation's first
+ * output row and column), `batch` (gid.z) and TM x TN zeroed accumulators
+ * `acc_i_c` to `body`, then the epilogue. Workgroups are 8 x 1 (one SIMD row on llvmpipe).
+ */
+export function textureGemmMain(
+  v: { activation: FusedActivation; tm: number; tn: number },
+  body: string,
+): string {
+  const { tm, tn } = v;
+  return `
+${activateFunction(v.activation)}
+${TEXEL}
+@compute @workgroup_size(8, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x * ${tm}u;
+  let col = gid.y * ${tn}u;
+  let batch = gid.z;
+  if (row >= params.M || col >= params.N) { return; }
+${
+    range(tm).map((i) => "  " + range(tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).join(" "))
+      .join("\n")
+  }
+${body}
+${epilogue(v)}
+}`;
+}

@@ -5,8 +5,7 @@
  * train the same way.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
-import { TEXTURE_LINE } from "../src/gpu/texture_pool.ts";
-import { LINEAR_INDEX, WG_1D } from "./_wgsl.ts";
+import { LINEAR_INDEX, TEXEL, WG_1D } from "./_wgsl.ts";
 
 /** The update rules the optimizer kernel implements (RMSprop's variants are separate rules). */
 export type OptimizerKind =
@@ -101,11 +100,10 @@ export const optimizerKernel: Kernel<OptimizerVariant> = {
   source: ({ kind, texture }) => {
     const { slots, update } = OPTIMIZER_UPDATES[kind];
     const range = [...Array(slots).keys()];
-    const texel = `vec2<u32>(i & ${TEXTURE_LINE - 1}u, i >> ${Math.log2(TEXTURE_LINE)}u)`;
-    const read = (buffer: string, copy: string) =>
-      texture ? `textureLoad(${copy}, ${texel}, 0)` : `${buffer}[i]`;
+    const read = (buffer: string, copy: string) => texture ? `texel(${copy}, i)` : `${buffer}[i]`;
     return `
 alias T = ${texture ? "vec4<f32>" : "f32"};
+${texture ? TEXEL : ""}
 ${LINEAR_INDEX}
 @compute @workgroup_size(${WG_1D})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

@@ -16,8 +16,7 @@
  * travel through an rgba32float texture like the values.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
-import { TEXTURE_LINE } from "../src/gpu/texture_pool.ts";
-import { LINEAR_INDEX, WG_1D } from "./_wgsl.ts";
+import { LINEAR_INDEX, TEXEL, WG_1D } from "./_wgsl.ts";
 import { WINDOW_UNIFORMS } from "./conv.ts";
 
 export interface PoolVariant {
@@ -49,9 +48,7 @@ const source = (name: string, v: PoolVariant) =>
 /** WGSL: element `e` (in units of L channels) of a gathered-from tensor. */
 const read = (name: string, e: string, v: PoolVariant) =>
   v.texture
-    ? `textureLoad(${name}, vec2<u32>((${e}) & ${TEXTURE_LINE - 1}u, (${e}) >> ${
-      Math.log2(TEXTURE_LINE)
-    }u), 0)`
+    ? `texel(${name}, ${e})`
     : !v.band || v.vec
     ? `${name}[${e}]`
     : `${name}[(${e}) / 4u][(${e}) % 4u]`;
@@ -82,6 +79,7 @@ export const poolKernel: Kernel<PoolVariant> = {
   key: (v) => `${v.op}|${v.vec}|${v.op === "max" && !!v.withArg}|${v.texture ? "texture" : v.band}`,
   source: (v) => `
 ${LINEAR_INDEX}
+${v.texture ? TEXEL : ""}
 @compute @workgroup_size(${WG_1D})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let idx = params.first + linearIndex(gid, groups);
@@ -133,6 +131,7 @@ export const poolGradKernel: Kernel<PoolVariant> = {
   key: (v) => `${v.op}|${v.vec}|${v.texture ? "texture" : v.band}`,
   source: (v) => `
 ${LINEAR_INDEX}
+${v.texture ? TEXEL : ""}
 // ⌊a / b⌋ for a possibly negative a.
 fn floorDiv(a: i32, b: u32) -> i32 {
   return select(-((-a + i32(b) - 1) / i32(b)), a / i32(b), a >= 0);

@@ -101,6 +101,7 @@ Deno.test("Adam steps through the texture GEMM: texture and buffer bytes stop gr
     assert(atEnd.numTextureBytes > 0);
     assertEquals(atEnd.numTextureBytes, atStep10!.numTextureBytes, "texture bytes after step 10 vs 100");
     assertEquals(atEnd.numGPUBytes, atStep10!.numGPUBytes);
+    assert((await w.data()).every(Number.isFinite)); // a readback also surfaces any WebGPU validation error
     w.dispose();
     x.dispose();
     optimizer.dispose();

@@ -9,21 +9,15 @@
  * time much less (bench/conv_variants.md).
  */
 import process from "node:process";
-import { valueAndGrads, variableGrads } from "../src/autograd/gradients.ts";
+import { valueAndGrads } from "../src/autograd/gradients.ts";
 import { tune } from "../src/gpu/autotune.ts";
 import { ready, runtime } from "../src/gpu/runtime.ts";
-import { randomNormal, randomUniform, tensor, variable, zeros } from "../src/ops/creation.ts";
+import { randomNormal, randomUniform, zeros } from "../src/ops/creation.ts";
 import { fusedConv2d } from "../src/ops/conv.ts";
 import { convConfig } from "../src/ops/_conv_impl.ts";
-import { dropout } from "../src/ops/dropout.ts";
-import { softmaxCrossEntropy } from "../src/ops/losses.ts";
-import { fusedMatMul } from "../src/ops/matmul.ts";
-import { maxPool } from "../src/ops/pool.ts";
-import { oneHot, reshape } from "../src/ops/transform.ts";
-import { adam } from "../src/optimizers/train.ts";
-import { Random } from "../src/random.ts";
-import { type Tensor, tidy, type Variable } from "../src/tensor.ts";
+import { type Tensor, tidy } from "../src/tensor.ts";
 import type { StepTiming } from "./mlp_bench.ts";
+import { adamTraining } from "./_training.ts";
 
 /** A conv layer's shapes: x NHWC, filter HWIO (3x3, "valid", stride 1, bias + relu, as in Keras). */
 export interface ConvLayerShape {
@@ -109,38 +103,7 @@ export async function cnnStep(
   steps = 10,
   warmup = 3,
 ): Promise<StepTiming & { cpuMsPerStep: number }> {
-  const random = new Random(7);
-  const x = randomUniform([batch, 28, 28, 1], 0, 1, 1);
-  const labels = tensor(Int32Array.from({ length: batch }, () => random.int(10)), [batch], "int32");
-  const y = oneHot(labels, 10);
-  const glorot = (shape: number[], fanIn: number, fanOut: number, seed: number) =>
-    randomUniform(shape, -Math.sqrt(6 / (fanIn + fanOut)), Math.sqrt(6 / (fanIn + fanOut)), seed);
-  const params: Variable[] = [
-    variable(glorot([3, 3, 1, 32], 9, 288, 2), true, "cnn_bench_w1"),
-    variable(zeros([32]), true, "cnn_bench_b1"),
-    variable(glorot([3, 3, 32, 64], 288, 576, 3), true, "cnn_bench_w2"),
-    variable(zeros([64]), true, "cnn_bench_b2"),
-    variable(glorot([1600, 10], 1600, 10, 4), true, "cnn_bench_w3"),
-    variable(zeros([10]), true, "cnn_bench_b3"),
-  ];
-  const [w1, b1, w2, b2, w3, b3] = params;
-  const optimizer = adam(0.001);
-  const step = () =>
-    tidy(() => {
-      const { value, grads } = variableGrads(() => {
-        const h1 = fusedConv2d({ x, filter: w1, strides: 1, pad: "valid", bias: b1, activation: "relu" });
-        const p1 = maxPool(h1, 2, 2, "valid");
-        const h2 = fusedConv2d({ x: p1, filter: w2, strides: 1, pad: "valid", bias: b2, activation: "relu" });
-        const p2 = maxPool(h2, 2, 2, "valid");
-        const flat = dropout(reshape(p2, [batch, 5 * 5 * 64]), 0.5);
-        return softmaxCrossEntropy(y, fusedMatMul({ a: flat, b: w3, bias: b3 }));
-      }, params);
-      optimizer.applyGradients(grads); // the step's one submit
-      return value;
-    });
-  step().dispose();
-  await tune();
-  for (let i = 1; i < warmup; i++) step().dispose();
+  const { step, dispose } = await adamTraining("cnn", batch, warmup);
   await step().data(); // drain the queue before timing
   const submitsBefore = runtime().submits;
   const cpu0 = process.cpuUsage();
@@ -154,8 +117,8 @@ export async function cnnStep(
   await last.data();
   const ms = (performance.now() - start) / steps;
   const { user, system } = process.cpuUsage(cpu0);
-  for (const t of [x, labels, y, last, ...params]) t.dispose();
-  optimizer.dispose();
+  last.dispose();
+  dispose();
   return {
     msPerStep: ms,
     cpuMsPerStep: (user + system) / 1000 / steps,

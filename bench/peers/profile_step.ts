@@ -11,16 +11,9 @@
  *
  * `deno run --allow-read=node_modules --allow-env bench/peers/profile_step.ts [steps] [mlp|cnn|both]`
  */
-import { tune } from "../../src/gpu/autotune.ts";
 import { ready, Runtime, runtime } from "../../src/gpu/runtime.ts";
 import { type Kernel, kernelKey } from "../../src/gpu/kernel.ts";
-import { variableGrads } from "../../src/autograd/gradients.ts";
-import { randomUniform, tensor } from "../../src/ops/creation.ts";
-import { oneHot } from "../../src/ops/transform.ts";
-import { adam } from "../../src/optimizers/train.ts";
-import { Random } from "../../src/random.ts";
-import { tidy } from "../../src/tensor.ts";
-import { build, type PeerModel } from "./ours.ts";
+import { adamTraining, type PeerModel } from "../_training.ts";
 
 const steps = Number(Deno.args[0] ?? 3); // the CNN's 436 passes a step: at most 4 steps fit the query set
 const rt = await ready();
@@ -100,21 +93,7 @@ Runtime.prototype.dispatch = function (this: Runtime, kernel, variant, buffers, 
 } as Dispatch;
 
 async function profile(model: PeerModel, batch: number) {
-  const random = new Random(7);
-  const x = randomUniform(model === "mlp" ? [batch, 784] : [batch, 28, 28, 1], 0, 1, 1);
-  const labelsT = tensor(Int32Array.from({ length: batch }, () => random.int(10)), [batch], "int32");
-  const y = oneHot(labelsT, 10);
-  const { params, loss } = build(model, batch);
-  const optimizer = adam(0.001);
-  const step = () =>
-    tidy(() => {
-      const { value, grads } = variableGrads(() => loss(x, y), params);
-      optimizer.applyGradients(grads);
-      return value;
-    });
-  step().dispose();
-  await tune(); // as fit() does after its first step
-  for (let i = 0; i < 2; i++) step().dispose();
+  const { step, dispose } = await adamTraining(model, batch, 3);
   await step().data();
   // (1) as in training, each step from an idle GPU
   let encode = 0, inDispatch = 0, wall = 0;
@@ -173,8 +152,7 @@ async function profile(model: PeerModel, batch: number) {
     );
   }
   console.log(`| total | ${passes.length / steps} | ${total.toFixed(1)} | 100% | |`);
-  for (const t of [x, labelsT, y, ...params]) t.dispose();
-  optimizer.dispose();
+  dispose();
   runtime().flush();
 }
 

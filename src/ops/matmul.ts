@@ -113,13 +113,14 @@ function gemmPlan(g: Gemm): GemmPlan {
     : "storage";
   const { M, N, K, batch } = dims;
   if (M * N * K * batch < TUNED_MIN_WORK) return fallback;
-  const candidates: GemmPlan[] = ["storage"];
-  if (windowed) candidates.push("windowed");
-  if (texture) candidates.push("texture8x16", "texture16x32");
   const key = `gemm/${transposeA ? "t" : "n"}${transposeB ? "t" : "n"}/${batch}/` +
     [M, N, K].map((n) => 2 ** Math.ceil(Math.log2(n))).join("x");
   return tunedChoice(key, fallback, () => ({
-    candidates,
+    candidates: [
+      "storage",
+      ...(windowed ? ["windowed" as const] : []),
+      ...(texture ? ["texture8x16" as const, "texture16x32" as const] : []),
+    ],
     reps: Math.max(1, Math.min(200, Math.round(2e8 / (2 * M * N * K * batch)))),
     setup: () => {
       const a = randomNormal(g.a.shape, 0, 1, 1), b = randomNormal(g.b.shape, 0, 1, 2);

@@ -27,6 +27,12 @@ export interface PoolVariant {
   withArg?: boolean;
   band: boolean;
   texture?: boolean;
+  /**
+   * Backward only: the windows tile the image (strides = window, no padding), so each input lies
+   * in at most one window and one invocation per output row scatters its windows' gradients:
+   * a quarter of the reads of the gather for 2x2 windows, and no window loops.
+   */
+  disjoint?: boolean;
 }
 
 /** Knob for tests: `texture: false` keeps llvmpipe on the storage / uniform-window reads (as other adapters). */
@@ -128,8 +134,9 @@ export const poolGradKernel: Kernel<PoolVariant> = {
     ...(v.op === "max" ? [source("arg", v)] : []),
     { name: "dx", type: f(v.vec), access: "read_write" },
   ],
-  key: (v) => `${v.op}|${v.vec}|${v.texture ? "texture" : v.band}`,
-  source: (v) => `
+  key: (v) => `${v.op}|${v.vec}|${v.texture ? "texture" : v.band}${v.disjoint ? "|disjoint" : ""}`,
+  source: (v) =>
+    v.disjoint ? disjointGradSource(v) : `
 ${LINEAR_INDEX}
 ${v.texture ? TEXEL : ""}
 // ⌊a / b⌋ for a possibly negative a.
@@ -159,15 +166,15 @@ ${split("h", "H")}
       for (var ow = u32(max(loQ + 1, 0)); ow < min(hiQ + 1u, params.OW); ow++) {
         let o = ((m * params.OH + oh) * params.OW + ow) * (params.C / L) + cl;
 ${
-    v.op === "max"
-      ? `        acc += select(${f(v.vec)}(0.0), ${read("dy", "o", v)}, ${read("arg", "o", v)} == here);`
-      : `
+      v.op === "max"
+        ? `        acc += select(${f(v.vec)}(0.0), ${read("dy", "o", v)}, ${read("arg", "o", v)} == here);`
+        : `
         let h0 = i32(oh * params.SH) - i32(params.padT);
         let w0 = i32(ow * params.SW) - i32(params.padL);
         let hs = min(h0 + i32(params.KH), i32(params.H)) - max(h0, 0);
         let ws = min(w0 + i32(params.KW), i32(params.W)) - max(w0, 0);
         acc += ${read("dy", "o", v)} / f32(hs * ws);`
-  }
+    }
       }
     }
     dx[(row * params.W + w) * (params.C / L) + cl] = acc;
@@ -178,3 +185,48 @@ ${
   }
 }`,
 };
+
+/**
+ * The gradient for windows that tile the image: one invocation per output row (n, oh) × channel
+ * group writes every input of its windows (dy at the arg-max, or dy / window size), and the
+ * zeros of the inputs no window covers (right of the last window; below it, from the last row).
+ */
+function disjointGradSource(v: PoolVariant): string {
+  const gradAt = v.op === "max"
+    ? `select(${f(v.vec)}(0.0), g, at == ${f(v.vec)}(f32(h * params.W + w)))`
+    : `g / f32(params.KH * params.KW)`;
+  return `
+${LINEAR_INDEX}
+${v.texture ? TEXEL : ""}
+@compute @workgroup_size(${WG_1D})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = params.first + linearIndex(gid, groups);
+  if (idx >= params.total) { return; }
+  let L = ${v.vec ? 4 : 1}u;
+${split("oh", "OH")}
+  let cs = params.C / L;
+  let image = n * params.H;
+  for (var ow = 0u; ow < params.OW; ow++) {
+    let o = (row * params.OW + ow) * cs + cl;
+    let g = ${read("dy", "o", v)};
+    ${v.op === "max" ? `let at = ${read("arg", "o", v)};` : ""}
+    for (var h = oh * params.KH; h < (oh + 1u) * params.KH; h++) {
+      for (var w = ow * params.KW; w < (ow + 1u) * params.KW; w++) {
+        dx[((image + h) * params.W + w) * cs + cl] = ${gradAt};
+      }
+    }
+  }
+  for (var h = oh * params.KH; h < (oh + 1u) * params.KH; h++) {
+    for (var w = params.OW * params.KW; w < params.W; w++) {
+      dx[((image + h) * params.W + w) * cs + cl] = ${f(v.vec)}(0.0);
+    }
+  }
+  if (oh + 1u == params.OH) {
+    for (var h = params.OH * params.KH; h < params.H; h++) {
+      for (var w = 0u; w < params.W; w++) {
+        dx[((image + h) * params.W + w) * cs + cl] = ${f(v.vec)}(0.0);
+      }
+    }
+  }
+}`;
+}

@@ -90,21 +90,36 @@ function pool(
   // Both are read through uniform windows downstream (the next conv layer, the backward pass).
   const y = emptyWindowed([g.N, g.OH, g.OW, g.C]);
   const arg = withArg ? emptyWindowed(y.shape) : null; // h·W + w as f32 (shaders/pool.ts)
-  dispatch(poolKernel, { op, vec, withArg }, [x], [y, ...(arg ? [arg] : [])], g, g.H * g.W * g.C);
+  dispatch(poolKernel, { op, vec, withArg }, [x], [y, ...(arg ? [arg] : [])], g, g.OH, g.H * g.W * g.C);
   // max: dx = dy at each window's arg-max; avg: dx = Σ dy / (real inputs in the window)
   record(y, [x], (dy, [arg]) => {
     const dx = emptyWindowed(x.shape); // often a conv layer's dy, read through uniform windows
-    dispatch(poolGradKernel, { op, vec }, op === "max" ? [dy, arg] : [dy], [dx], g, g.OH * g.OW * g.C);
+    const disjoint = tiles(g);
+    const rows = disjoint ? g.OH : g.H; // the kernel's invocations: per row of dy, or of dx
+    dispatch(
+      poolGradKernel,
+      { op, vec, disjoint },
+      op === "max" ? [dy, arg] : [dy],
+      [dx],
+      g,
+      rows,
+      g.OH * g.OW * g.C,
+    );
     return [dx];
   }, arg ? [arg] : []);
   arg?.dispose(); // the tape keeps a view
   return y;
 }
 
+/** Windows that tile the image without padding: every input in at most one window (2x2, stride 2, "valid"). */
+const tiles = (g: Window2D) =>
+  g.SH === g.KH && g.SW === g.KW && g.padT === 0 && g.padL === 0 && g.OH * g.KH <= g.H && g.OW * g.KW <= g.W;
+
 /**
  * Runs a pool kernel over `outputs` (y forward, dx backward), gathering from
  * `sources` (images of `imageFloats` floats): through uniform windows of whole
  * images, one dispatch per window, when an image fits one; else from storage.
+ * One invocation per image row (`rows` of them per image) × channel group.
  */
 function dispatch(
   kernel: typeof poolKernel,
@@ -112,12 +127,11 @@ function dispatch(
   sources: Tensor[],
   outputs: Tensor[],
   g: Window2D,
+  rows: number,
   imageFloats: number,
 ): void {
   if (outputs[0].size === 0) return;
-  // One invocation per row (n, oh) or (n, h) of the output × channel group.
-  const [N, rows] = outputs[0].shape;
-  const total = N * rows * (g.C / (variant.vec ? 4 : 1));
+  const total = g.N * rows * (g.C / (variant.vec ? 4 : 1));
   const gpu = runtime();
   // On llvmpipe, 4-channel texels from texture copies: cheaper than storage or uniform-window reads.
   const fits = sources.every((t) => t.size <= gpu.textures.maxFloats);

@@ -34,12 +34,15 @@ function cases(op: "max" | "avg"): fc.Arbitrary<Case<PoolParams>> {
     C: fc.constantFrom(1, 2, 3, 4, 8),
     strides: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
     pad: fc.constantFrom("valid" as const, "same" as const),
+    // Strides = window: windows that tile the image (the backward pass's scatter kernel under "valid").
+    tile: fc.boolean(),
     seed: fc.integer(),
-  }).map(({ N, KH, KW, extraH, extraW, C, strides, pad, seed }) => {
+  }).map(({ N, KH, KW, extraH, extraW, C, strides, pad, tile, seed }) => {
     const rng = new Random(seed);
     const shape = [N, KH + extraH, KW + extraW, C];
     const x = op === "max" ? fillDistinct(shape, rng) : fill(shape, uniform(-2, 2), rng);
-    return described({ xs: [x], params: { filterSize: [KH, KW], strides, pad }, seed });
+    const s: [number, number] = tile ? [KH, KW] : strides;
+    return described({ xs: [x], params: { filterSize: [KH, KW], strides: s, pad }, seed });
   });
 }
 

@@ -13,13 +13,16 @@
  *               (partial sums per slice, added up after): a texel of x = 4 rows (channels) at one m;
  *               4 more rows, the first of them dbias[f] = Σ_m dz[m, f].
  *
- * x [N,H,W,C], w [KH,KW,C,F] (HWIO), dz [N,OH,OW,F]; C and F multiples of 4,
- * so a texel never straddles a pixel. Pixels outside the image (padding, or
- * a position no output reaches) contribute 0.
+ * x [N,H,W,C], w [KH,KW,C,F] (HWIO), dz [N,OH,OW,F]; F a multiple of 4. C a
+ * multiple of 4 too, so that a texel never straddles a pixel, except for
+ * `scalarC` (forward, filterGrad: x read one float at a time) and inputGrad
+ * (its operands are dz and w; columns past C are computed, never stored).
+ * Pixels outside the image (padding, or a position no output reaches) contribute 0.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { WINDOW_UNIFORMS } from "./conv.ts";
-import { EPILOGUE_BINDINGS, EPILOGUE_UNIFORMS, type FusedActivation, textureGemmMain } from "./matmul.ts";
+import { EPILOGUE_UNIFORMS, epilogueBindings, type FusedActivation, textureGemmMain } from "./matmul.ts";
+import { UNARY } from "./elementwise.ts";
 
 export type ConvTextureMode = "forward" | "inputGrad" | "filterGrad";
 
@@ -31,6 +34,20 @@ export interface ConvTextureVariant {
   tn: number;
   /** Both strides 1: inputGrad needs no division to find the output pixel. */
   unitStride: boolean;
+  /**
+   * No padding ("valid"): every window lies inside the image, so filterGrad finds a row's
+   * texel as the output pixel's plus a constant per row, with no bounds test.
+   */
+  inside?: boolean;
+  /**
+   * forward, filterGrad: C is not a multiple of 4 (a first layer: 1 or 3 channels), so x is read one
+   * float at a time, a k per read instead of 4.
+   */
+  scalarC?: boolean;
+  /** The output's columns (N) are a multiple of 4: stored a vec4 at a time (shaders/matmul.ts epilogue). */
+  vecOut?: boolean;
+  /** filterGrad: dz = act'(y)·dy formed on the fly from dy (wt) and y (a third texture, yt). */
+  gradOf?: Exclude<FusedActivation, "linear">;
 }
 
 const range = (n: number) => [...Array(n).keys()];
@@ -42,8 +59,8 @@ function fmas(tm: number, tn: number, a: (i: number) => string, b: (c: number) =
   );
 }
 
-/** forward: per kernel position, each row's pixel; then 4 channels per texel. */
-function forwardBody({ tm, tn }: ConvTextureVariant): string {
+/** forward: per kernel position, each row's pixel; then 4 channels per texel (scalarC: 1 per float). */
+function forwardBody({ tm, tn, scalarC }: ConvTextureVariant): string {
   const perRow = range(tm).map((i) => `
     let m_${i} = min(row + ${i}u, params.M - 1u);
     let ow_${i} = m_${i} % params.OW;
@@ -55,25 +72,32 @@ function forwardBody({ tm, tn }: ConvTextureVariant): string {
       let h_${i} = hb_${i} + i32(kh);
       let w_${i} = wb_${i} + i32(kw);
       let ok_${i} = h_${i} >= 0 && h_${i} < i32(params.H) && w_${i} >= 0 && w_${i} < i32(params.W);
-      let base_${i} = ((n_${i} * params.H + u32(max(h_${i}, 0))) * params.W + u32(max(w_${i}, 0))) * c4;`)
+      let base_${i} = ((n_${i} * params.H + u32(max(h_${i}, 0))) * params.W + u32(max(w_${i}, 0))) * cs;`)
     .join("");
-  const quad = [
-    ...range(tm).map((i) => `let a_${i} = select(vec4<f32>(0.0), texel(src, base_${i} + q), ok_${i});`),
-    ...range(4).flatMap((kk) =>
-      range(tn / 4).map((c) => `let b_${kk}_${c} = texel(wt, wb + ${kk}u * f4 + ${c}u);`)
-    ),
-    ...range(4).flatMap((kk) => fmas(tm, tn, (i) => `a_${i}[${kk}]`, (c) => `b_${kk}_${c}`)),
-  ];
+  const quad = scalarC
+    ? [
+      ...range(tm).map((i) => `let a_${i} = select(0.0, scalarAt(src, base_${i} + q), ok_${i});`),
+      ...range(tn / 4).map((c) => `let b_${c} = texel(wt, wb + ${c}u);`),
+      ...fmas(tm, tn, (i) => `a_${i}`, (c) => `b_${c}`),
+    ]
+    : [
+      ...range(tm).map((i) => `let a_${i} = select(vec4<f32>(0.0), texel(src, base_${i} + q), ok_${i});`),
+      ...range(4).flatMap((kk) =>
+        range(tn / 4).map((c) => `let b_${kk}_${c} = texel(wt, wb + ${kk}u * f4 + ${c}u);`)
+      ),
+      ...range(4).flatMap((kk) => fmas(tm, tn, (i) => `a_${i}[${kk}]`, (c) => `b_${kk}_${c}`)),
+    ];
+  const L = scalarC ? 1 : 4;
   return `
-  let c4 = params.C / 4u;
+  let cs = params.C / ${L}u; // reads per pixel: texels, or floats (scalarC)
   let f4 = params.F / 4u;${perRow}
   for (var kh = 0u; kh < params.KH; kh++) {
     for (var kw = 0u; kw < params.KW; kw++) {${atPosition}
-      // w[kh, kw, 4q + kk, col ..]
+      // w[kh, kw, ${L}q + kk, col ..]
       var wb = ((kh * params.KW + kw) * params.C) * f4 + col / 4u;
-      for (var q = 0u; q < c4; q++) {
+      for (var q = 0u; q < cs; q++) {
         ${quad.join("\n        ")}
-        wb += 4u * f4;
+        wb += ${L}u * f4;
       }
     }
   }`;
@@ -129,30 +153,57 @@ function inputGradBody({ tm, tn, unitStride }: ConvTextureVariant): string {
   }`;
 }
 
-/** filterGrad: rows are (kernel position, channel) in groups of 4; one m per step, its pixel kept incrementally. */
-function filterGradBody({ tm, tn }: ConvTextureVariant): string {
-  const groups = range(tm / 4);
+/**
+ * filterGrad: rows are (kernel position, channel), read in units of 4 (a texel of x) or, scalarC, 1;
+ * one m per step, its pixel kept incrementally.
+ */
+function filterGradBody({ tm, tn, inside, scalarC, gradOf }: ConvTextureVariant): string {
+  const L = scalarC ? 1 : 4;
+  const units = range(tm / L);
+  const zero = scalarC ? "0.0" : "vec4<f32>(0.0)";
+  const one = scalarC ? "1.0" : "vec4<f32>(1.0, 0.0, 0.0, 0.0)";
+  const x = (at: string) => (scalarC ? `scalarAt(src, ${at})` : `texel(src, ${at})`);
+  // inside: x's read for unit u at output pixel (n, oh, ow) is at that pixel's corner plus off_u.
+  const xRead = (u: number) =>
+    inside
+      ? x(`corner + off_${u}`)
+      : `select(${zero}, ${
+        x(`((n * params.H + u32(max(h_${u}, 0))) * params.W + u32(max(w_${u}, 0))) * cs + cq_${u}`)
+      }, ok_${u})`;
   // Row M - 4 is the bias's: its "input" is 1 (dbias = Σ_m dz[m, f]); rows past it are never stored.
-  const perGroup = groups.map((g) => `
-  let r_${g} = min(row + ${4 * g}u, params.M - 4u);
-  let isBias_${g} = r_${g} == params.M - 4u;
-  let khw_${g} = r_${g} / params.C;
-  let cq_${g} = (r_${g} % params.C) / 4u;
-  let kh_${g} = i32(khw_${g} / params.KW) - i32(params.padT);
-  let kw_${g} = i32(khw_${g} % params.KW) - i32(params.padL);`).join("");
+  const perUnit = units.map((u) => `
+  let r_${u} = min(row + ${L * u}u, params.M - 4u);
+  let isBias_${u} = r_${u} == params.M - 4u;
+  let khw_${u} = r_${u} / params.C;
+  let cq_${u} = (r_${u} % params.C) / ${L}u;
+  let kh_${u} = i32(khw_${u} / params.KW) - i32(params.padT);
+  let kw_${u} = i32(khw_${u} % params.KW) - i32(params.padL);${
+    inside
+      ? `
+  let off_${u} = (u32(kh_${u}) * params.W + u32(kw_${u})) * cs + cq_${u};`
+      : ""
+  }`).join("");
+  const dz = (c: number) => {
+    const at = `m * f4 + col / 4u + ${c}u`;
+    return gradOf ? `activationGrad4(texel(wt, ${at}), texel(yt, ${at}))` : `texel(wt, ${at})`;
+  };
   const step = [
-    ...groups.map((g) => `
-      let h_${g} = i32(oh * params.SH) + kh_${g};
-      let w_${g} = i32(ow * params.SW) + kw_${g};
-      let ok_${g} = h_${g} >= 0 && h_${g} < i32(params.H) && w_${g} >= 0 && w_${g} < i32(params.W);
-      let a_${g} = select(select(vec4<f32>(0.0), texel(src, ((n * params.H + u32(max(h_${g}, 0))) * params.W +
-        u32(max(w_${g}, 0))) * c4 + cq_${g}), ok_${g}), vec4<f32>(1.0, 0.0, 0.0, 0.0), isBias_${g});`),
-    ...range(tn / 4).map((c) => `let b_${c} = texel(wt, m * f4 + col / 4u + ${c}u);`),
-    ...fmas(tm, tn, (i) => `a_${i >> 2}[${i & 3}]`, (c) => `b_${c}`),
+    ...(inside ? [`let corner = ((n * params.H + oh * params.SH) * params.W + ow * params.SW) * cs;`] : []),
+    ...units.map((u) =>
+      `${
+        inside ? "" : `
+      let h_${u} = i32(oh * params.SH) + kh_${u};
+      let w_${u} = i32(ow * params.SW) + kw_${u};
+      let ok_${u} = h_${u} >= 0 && h_${u} < i32(params.H) && w_${u} >= 0 && w_${u} < i32(params.W);`
+      }
+      let a_${u} = select(${xRead(u)}, ${one}, isBias_${u});`
+    ),
+    ...range(tn / 4).map((c) => `let b_${c} = ${dz(c)};`),
+    ...fmas(tm, tn, (i) => (scalarC ? `a_${i}` : `a_${i >> 2}[${i & 3}]`), (c) => `b_${c}`),
   ];
   return `
-  let c4 = params.C / 4u;
-  let f4 = params.F / 4u;${perGroup}
+  let cs = params.C / ${L}u;
+  let f4 = params.F / 4u;${perUnit}
   let m0 = batch * params.sliceRows;
   let m1 = min(m0 + params.sliceRows, params.rows);
   var ow = m0 % params.OW;
@@ -172,6 +223,32 @@ function filterGradBody({ tm, tn }: ConvTextureVariant): string {
   }`;
 }
 
+/** WGSL helpers of the variants: a float of x (scalarC), the fused activation's derivative (gradOf). */
+function helpers({ scalarC, gradOf }: ConvTextureVariant): string {
+  return [
+    scalarC
+      ? `
+fn scalarAt(t: texture_2d<f32>, i: u32) -> f32 {
+  return texel(t, i >> 2u)[i & 3u];
+}`
+      : "",
+    gradOf
+      ? `
+fn activationGrad(dy: f32, y: f32) -> f32 {
+  let x = y; // x > 0 ⟺ y > 0 for the fusable activations
+  let alpha = params.alpha;
+  _ = x;
+  _ = alpha;
+  return ${UNARY[gradOf].backward};
+}
+fn activationGrad4(dy: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(activationGrad(dy.x, y.x), activationGrad(dy.y, y.y), activationGrad(dy.z, y.z),
+    activationGrad(dy.w, y.w));
+}`
+      : "",
+  ].join("\n");
+}
+
 /**
  * The kernel. Bindings: `src` (x, or dz for inputGrad), `wt` (w, or dz for
  * filterGrad) as textures; bias (storage; bound but unread without one); c,
@@ -187,20 +264,26 @@ export const convTextureKernel: Kernel<ConvTextureVariant> = {
     ["N", "u32"],
     ["rows", "u32"],
     ["sliceRows", "u32"],
+    // filterGrad: gid.x = slice · rowBlocks + row block (textureGemmMain's batchAlongX).
+    ["rowBlocks", "u32"],
+    ["batches", "u32"],
     ...EPILOGUE_UNIFORMS,
   ],
-  bindings: () => [
+  bindings: (v) => [
     { name: "src", type: "", access: "texture" },
     { name: "wt", type: "", access: "texture" },
-    ...EPILOGUE_BINDINGS,
+    ...(v.gradOf ? [{ name: "yt", type: "", access: "texture" } as const] : []),
+    ...epilogueBindings(!!v.vecOut),
   ],
-  key: (v) => `${v.mode}/${v.activation}/${v.tm}x${v.tn}${v.unitStride ? "/s1" : ""}`,
+  key: (v) =>
+    `${v.mode}/${v.activation}/${v.tm}x${v.tn}${v.unitStride ? "/s1" : ""}${v.inside ? "/inside" : ""}` +
+    `${v.scalarC ? "/scalarC" : ""}${v.gradOf ? `/grad:${v.gradOf}` : ""}${v.vecOut ? "/vec" : ""}`,
   source: (v) => {
     const body = v.mode === "forward"
       ? forwardBody(v)
       : v.mode === "inputGrad"
       ? inputGradBody(v)
       : filterGradBody(v);
-    return textureGemmMain(v, body);
+    return helpers(v) + textureGemmMain(v, body, v.mode === "filterGrad");
   },
 };

@@ -98,10 +98,18 @@ export function activateFunction(activation: FusedActivation): string {
   let alpha = params.alpha;
   _ = alpha;
   return ${activation === "linear" ? "x" : UNARY[activation].forward};
+}
+fn activate4(v: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
 }`;
 }
 
-export function epilogue({ tm, tn }: { tm: number; tn: number }): string {
+/**
+ * WGSL: C = act(acc + bias), row by row, skipping rows and columns past the edge. `vecOut` (N a
+ * multiple of 4; `c` bound as vec4s, see epilogueBindings): a vec4 store per 4 columns, not 4 scalar
+ * stores (on llvmpipe each store is a bounds-checked scatter).
+ */
+export function epilogue({ tm, tn, vecOut }: { tm: number; tn: number; vecOut?: boolean }): string {
   const lines = [
     ...range(tn / 4).map((c) => `var bias_${c} = vec4<f32>(0.0);`),
     "if (params.hasBias != 0u) {",
@@ -114,10 +122,15 @@ export function epilogue({ tm, tn }: { tm: number; tn: number }): string {
     "let cOffset = (batch * params.M + row) * params.N + col;",
     ...range(tm).flatMap((i) => [
       `if (row + ${i}u < params.M) {`,
-      ...range(tn).map((j) => {
-        const v = `acc_${i}_${j >> 2}[${j & 3}] + bias_${j >> 2}[${j & 3}]`;
-        return `  if (col + ${j}u < params.N) { c[cOffset + ${i}u * params.N + ${j}u] = activate(${v}); }`;
-      }),
+      ...(vecOut
+        ? range(tn / 4).map((c) =>
+          `  if (col + ${4 * c}u < params.N) { c[(cOffset + ${i}u * params.N) / 4u + ${c}u] = ` +
+          `activate4(acc_${i}_${c} + bias_${c}); }`
+        )
+        : range(tn).map((j) => {
+          const v = `acc_${i}_${j >> 2}[${j & 3}] + bias_${j >> 2}[${j & 3}]`;
+          return `  if (col + ${j}u < params.N) { c[cOffset + ${i}u * params.N + ${j}u] = activate(${v}); }`;
+        })),
       "}",
     ]),
   ];
@@ -126,10 +139,15 @@ export function epilogue({ tm, tn }: { tm: number; tn: number }): string {
 
 /** The uniforms and bindings `epilogue` reads, last in every GEMM-like kernel's declaration. */
 export const EPILOGUE_UNIFORMS = [["hasBias", "u32"], ["alpha", "f32"]] as const;
-export const EPILOGUE_BINDINGS = [
-  { name: "bias", type: "f32", access: "read" },
-  { name: "c", type: "f32", access: "read_write" },
-] as const;
+export const EPILOGUE_BINDINGS = epilogueBindings(false);
+
+/** The epilogue's bindings, C as vec4s where `vecOut`. */
+export function epilogueBindings(vecOut: boolean) {
+  return [
+    { name: "bias", type: "f32", access: "read" },
+    { name: "c", type: vecOut ? "vec4<f32>" : "f32", access: "read_write" },
+  ] as const;
+}
 
 export const matMulKernel: Kernel<MatMulVariant> = {
   name: "matmul",
@@ -347,6 +365,8 @@ export interface TextureMatMulVariant {
   aT: boolean;
   /** B is stored [N,K] (transposeB): a texel holds 4 k's of one column, not 4 columns of one k. */
   bT: boolean;
+  /** N % 4 == 0: C stored a vec4 at a time (epilogue). */
+  vecOut?: boolean;
 }
 
 /**
@@ -372,12 +392,13 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
     ["bLine", "u32"],
     ...EPILOGUE_UNIFORMS,
   ],
-  bindings: () => [
+  bindings: (v) => [
     { name: "a", type: "", access: "texture" },
     { name: "b", type: "", access: "texture" },
-    ...EPILOGUE_BINDINGS,
+    ...epilogueBindings(!!v.vecOut),
   ],
-  key: ({ activation, tm, tn, aT, bT }) => `${activation}/${tm}x${tn}/${aT ? "t" : "n"}${bT ? "t" : "n"}`,
+  key: ({ activation, tm, tn, aT, bT, vecOut }) =>
+    `${activation}/${tm}x${tn}/${aT ? "t" : "n"}${bT ? "t" : "n"}${vecOut ? "/vec" : ""}`,
   source: (v) => {
     const { tm, tn, aT, bT } = v;
     // a(i, kk) and bv(kk, c): op(A)[row + i, k + kk] and op(B)[k + kk, col + 4c .. 4c + 3].
@@ -425,19 +446,25 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
  * `acc_i_c` to `body`, then the epilogue. Workgroups are 8 x 1 (one SIMD row on llvmpipe).
  */
 export function textureGemmMain(
-  v: { activation: FusedActivation; tm: number; tn: number },
+  v: { activation: FusedActivation; tm: number; tn: number; vecOut?: boolean },
   body: string,
+  batchAlongX = false,
 ): string {
   const { tm, tn } = v;
+  // batchAlongX: gid.x counts (batch, row block) pairs, params.rowBlocks row blocks per batch, so that
+  // a product of few rows and many batches (partial sums) still fills the 8 lanes of a workgroup.
+  const [row, batch] = batchAlongX
+    ? [`(gid.x % params.rowBlocks) * ${tm}u`, "gid.x / params.rowBlocks"]
+    : [`gid.x * ${tm}u`, "gid.z"];
   return `
 ${activateFunction(v.activation)}
 ${TEXEL}
 @compute @workgroup_size(8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.x * ${tm}u;
+  let row = ${row};
   let col = gid.y * ${tn}u;
-  let batch = gid.z;
-  if (row >= params.M || col >= params.N) { return; }
+  let batch = ${batch};
+  if (row >= params.M || col >= params.N${batchAlongX ? " || batch >= params.batches" : ""}) { return; }
 ${
     range(tm).map((i) => "  " + range(tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).join(" "))
       .join("\n")

@@ -188,8 +188,8 @@ export class Runtime {
   }
 
   /**
-   * Records a copy of the first `floats` floats of `buffer` (a multiple of 4)
-   * into a pooled texture, in order with the dispatches around it, and
+   * Records a copy of the first `floats` floats of `buffer` (rounded up to a
+   * whole texel) into a pooled texture, in order with the dispatches around it, and
    * returns its view for a "texture" binding of this submit's dispatches.
    */
   texture(buffer: GPUBuffer, floats: number): GPUTextureView {

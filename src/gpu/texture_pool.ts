@@ -36,9 +36,12 @@ export class TexturePool {
     return this.#device.limits.maxTextureDimension2D * TEXTURE_LINE * 4;
   }
 
-  /** Records copies of the first `floats` floats of `buffer` (a multiple of 4) into a texture. */
+  /**
+   * Records copies of the first `floats` floats of `buffer` into a texture, rounded up to a whole
+   * texel (pooled buffers are multiples of 16 bytes: the last texel's extra floats are junk).
+   */
   copyIn(encoder: GPUCommandEncoder, buffer: GPUBuffer, floats: number): GPUTextureView {
-    const texels = floats / 4;
+    const texels = Math.ceil(floats / 4);
     const fullRows = Math.floor(texels / TEXTURE_LINE);
     const rest = texels % TEXTURE_LINE;
     const pooled = this.#acquire(fullRows + (rest > 0 ? 1 : 0));

@@ -402,16 +402,30 @@ function splitCount(N: number, M: number, Kp: number, F: number): number {
 
 // ---- texture implicit GEMM ----
 
-/** Whether the texture kernels (shaders/conv_texture.ts) can take this conv: 4-channel texels, operands in one texture. */
+/**
+ * Whether the texture kernels (shaders/conv_texture.ts) can take this conv: F a multiple of 4 (C
+ * too, or x is read a float at a time: scalarC), every operand within one texture.
+ */
 export function textureConvFits(x: Tensor, filterShape: Shape, g: Window2D): boolean {
   const [KH, KW, C, F] = filterShape;
   const { maxFloats } = runtime().textures;
-  return convConfig.algorithm !== "im2col" && C % 4 === 0 && F % 4 === 0 && C > 0 && F > 0 &&
+  return convConfig.algorithm !== "im2col" && F % 4 === 0 && C > 0 && F > 0 &&
     g.N * g.OH * g.OW > 0 && Math.max(x.size, KH * KW * C * F, g.N * g.OH * g.OW * F) <= maxFloats;
 }
 
+/** No padding: every window of every output pixel lies inside the image. */
+const windowsInside = (g: Window2D) =>
+  g.padT === 0 && g.padL === 0 && (g.OH - 1) * g.SH + g.KH <= g.H && (g.OW - 1) * g.SW + g.KW <= g.W;
+
 const TEXTURE_TM = 16;
 const textureTn = (cols: number) => (cols >= 32 ? 32 : cols >= 16 ? 16 : 8);
+
+/** The activation whose derivative the filter gradient applies to dy on the fly, and y. */
+export interface FusedGrad {
+  activation: Exclude<FusedActivation, "linear">;
+  y: Tensor;
+  alpha: number;
+}
 
 function dispatchTextureConv(
   mode: ConvTextureMode,
@@ -424,6 +438,7 @@ function dispatchTextureConv(
   dims: { M: number; N: number; rows: number; slices: number },
   activation: FusedActivation,
   alpha: number,
+  fused?: FusedGrad,
 ): void {
   const gpu = runtime();
   const variant: ConvTextureVariant = {
@@ -432,19 +447,30 @@ function dispatchTextureConv(
     tm: TEXTURE_TM,
     tn: textureTn(dims.N),
     unitStride: g.SH === 1 && g.SW === 1,
+    inside: mode === "filterGrad" && windowsInside(g),
+    scalarC: mode !== "inputGrad" && g.C % 4 !== 0,
+    gradOf: fused?.activation,
+    vecOut: dims.N % 4 === 0,
   };
-  const [srcTexture, wtTexture] = [gpu.texture(src.buffer, src.size), gpu.texture(wt.buffer, wt.size)];
+  const textures = [src, wt, ...(fused ? [fused.y] : [])].map((t) => gpu.texture(t.buffer, t.size));
+  const rowBlocks = Math.ceil(dims.M / variant.tm), colBlocks = Math.ceil(dims.N / variant.tn);
+  // filterGrad: slices along x with the row blocks (few rows, many slices: textureGemmMain's batchAlongX).
+  const grid: [number, number, number] = mode === "filterGrad"
+    ? [Math.ceil((rowBlocks * dims.slices) / 8), colBlocks, 1]
+    : [Math.ceil(rowBlocks / 8), colBlocks, dims.slices];
   // NOTE: without a bias, wt's buffer fills its binding (never read: hasBias = 0).
-  gpu.dispatch(convTextureKernel, variant, [srcTexture, wtTexture, (bias ?? wt).buffer, out.buffer], {
+  gpu.dispatch(convTextureKernel, variant, [...textures, (bias ?? wt).buffer, out.buffer], {
     ...windowUniforms(g),
     F,
     M: dims.M,
     N: dims.N,
     rows: dims.rows,
     sliceRows: Math.ceil(dims.rows / dims.slices),
+    rowBlocks,
+    batches: dims.slices,
     hasBias: bias ? 1 : 0,
-    alpha,
-  }, [Math.ceil(dims.M / (8 * variant.tm)), Math.ceil(dims.N / variant.tn), dims.slices]);
+    alpha: fused?.alpha ?? alpha,
+  }, grid);
 }
 
 /** y [N,OH,OW,F] = act(conv2d(x, filter) + bias), image and filter read from textures. */
@@ -495,18 +521,31 @@ export function textureConvInputGrad(dz: Tensor, filter: Tensor, g: Window2D): T
 }
 
 /**
- * dW [KH,KW,C,F] and dbias [F] of conv2d from dz [N·OH·OW, F], in one kernel
- * (dbias as an extra row). The sum over the output pixels is long and dW
- * small: it is split into slices that run in parallel (partial sums each),
- * then added up.
+ * dW [KH,KW,C,F] and dbias [F] of conv2d from dz [N·OH·OW, F] (or from dy
+ * and y, with `fused`), in one kernel (dbias as an extra row). The sum over
+ * the output pixels is long and dW small: it is split into slices that run
+ * in parallel (partial sums each), then added up.
  */
-export function textureConvFilterGrad(x: Tensor, dz: Tensor, g: Window2D, shape: Shape) {
+export function textureConvFilterGrad(x: Tensor, dz: Tensor, g: Window2D, shape: Shape, fused?: FusedGrad) {
   const [KH, KW, C, F] = shape;
   const rows = g.N * g.OH * g.OW, M = KH * KW * C + 4;
-  const workgroups = Math.ceil(M / (8 * TEXTURE_TM)) * Math.ceil(F / textureTn(F));
-  const slices = Math.max(1, Math.min(Math.round(64 / workgroups), Math.floor(rows / 64)));
+  // ~512 invocations (64 workgroups of 8) over (slice, row block, column block), each slice >= 64 m's.
+  const blocks = Math.ceil(M / TEXTURE_TM) * Math.ceil(F / textureTn(F));
+  const slices = Math.max(1, Math.min(Math.round(512 / blocks), Math.floor(rows / 64)));
   const partial = empty([slices, M, F]);
-  dispatchTextureConv("filterGrad", x, dz, undefined, partial, g, F, { M, N: F, rows, slices }, "linear", 0);
+  dispatchTextureConv(
+    "filterGrad",
+    x,
+    dz,
+    undefined,
+    partial,
+    g,
+    F,
+    { M, N: F, rows, slices },
+    "linear",
+    0,
+    fused,
+  );
   const total = slices === 1 ? partial : sum(partial, 0);
   if (total !== partial) partial.dispose();
   // NOTE: the first KH·KW·C·F floats are dW (a prefix view); dbias is the next row.

@@ -137,7 +137,7 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
   const M = g.N * g.OH * g.OW;
   // Decided now: nothing differentiates x later if the tape does not watch it (the first layer's image).
   const needDx = isWatched(x);
-  const texture = useTextureConv(config, x, filter.shape, g);
+  const texture = useTextureConv(config, x, filter.shape, g, needDx);
   const plan = gemmPlan(KH * KW, C, F);
   const y = withTape(
     null,
@@ -158,7 +158,9 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
     const dy2 = dy.view([M, F]);
     const y2 = y.view([M, F]);
     const act = activation === "linear" ? undefined : activation;
-    const dz = act && !needDx && C <= 2
+    // The texture filter gradient fuses act' for any C: its few row blocks re-read dy and y little.
+    const fuseGrad = act !== undefined && !needDx && (texture || C <= 2);
+    const dz = fuseGrad
       ? undefined
       : act
       ? windowedActivationGrad(act, y2, dy2, alpha) ?? activationGradFromOutput(act, y2, dy2, alpha)
@@ -172,8 +174,14 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
         ? implicitGemm(dz, filter, g, back, true, x.shape)
         : im2colInputGrad(dz, filter, g);
     }
-    const grads = dz && texture
-      ? textureConvFilterGrad(x, dz, g, filter.shape)
+    const grads = texture
+      ? textureConvFilterGrad(
+        x,
+        dz ?? dy2,
+        g,
+        filter.shape,
+        dz ? undefined : { activation: act!, y: y2, alpha },
+      )
       : dz
       ? implicitFilterGrad(x, dz, undefined, g, filter.shape, "linear", alpha)
       : implicitFilterGrad(x, dy2, y2, g, filter.shape, activation, alpha);
@@ -190,11 +198,17 @@ const TUNED_MIN_FLOPS = 1 << 23;
  * Whether conv2d runs the texture kernels (shaders/conv_texture.ts) or the
  * implicit GEMM with the filter in uniform blocks. Where both can, large
  * convs are autotuned (src/gpu/autotune.ts) on a trial forward + backward
- * pass of the same shape; until tuned, and for small ones, llvmpipe takes
+ * pass of the same shape (no dx for a first layer); until tuned, and for small ones, llvmpipe takes
  * the texture kernels (a texel costs a fraction of a storage load there:
  * bench/conv_variants.md) and other adapters the uniform blocks.
  */
-function useTextureConv(config: FusedConv2DConfig, x: Tensor, filterShape: Shape, g: Window2D): boolean {
+function useTextureConv(
+  config: FusedConv2DConfig,
+  x: Tensor,
+  filterShape: Shape,
+  g: Window2D,
+  needDx: boolean,
+): boolean {
   if (!textureConvFits(x, filterShape, g)) return false;
   if (convConfig.algorithm !== "auto") return convConfig.algorithm === "texture";
   const fallback = runtime().ctx.isFallbackAdapter ? "texture" : "uniform";
@@ -202,7 +216,7 @@ function useTextureConv(config: FusedConv2DConfig, x: Tensor, filterShape: Shape
   const flops = 6 * g.N * g.OH * g.OW * KH * KW * C * F;
   if (flops < TUNED_MIN_FLOPS) return fallback === "texture";
   const key = `conv/${2 ** Math.ceil(Math.log2(g.N))}x${g.H}x${g.W}x${C}/${KH}x${KW}x${F}/` +
-    `${g.SH}x${g.SW}/${g.padT}x${g.padL}`;
+    `${g.SH}x${g.SW}/${g.padT}x${g.padL}${needDx ? "" : "/no-dx"}`;
   return tunedChoice(key, fallback, () => ({
     candidates: ["texture", "uniform"],
     reps: Math.max(1, Math.min(20, Math.round(1e9 / flops))),
@@ -216,7 +230,9 @@ function useTextureConv(config: FusedConv2DConfig, x: Tensor, filterShape: Shape
           convConfig.algorithm = algorithm as typeof convConfig.algorithm;
           try {
             tidy(() => {
-              valueAndGrads(trial)([xs, filter], dy); // recorded; tidy frees the results
+              // recorded; tidy frees the results. A first layer (x not watched) computes no dx.
+              if (needDx) valueAndGrads(trial)([xs, filter], dy);
+              else valueAndGrads((filter: Tensor) => trial(xs, filter))([filter], dy);
             });
           } finally {
             convConfig.algorithm = "auto";

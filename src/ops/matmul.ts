@@ -276,7 +276,14 @@ function textureGemm(
   const gpu = runtime();
   const at = gpu.texture(a.buffer, aBatch * M * K);
   const bt = gpu.texture(b.buffer, bBatch * K * N);
-  const variant: TextureMatMulVariant = { activation, tm, tn, aT: transposeA, bT: transposeB };
+  const variant: TextureMatMulVariant = {
+    activation,
+    tm,
+    tn,
+    aT: transposeA,
+    bT: transposeB,
+    vecOut: N % 4 === 0,
+  };
   gpu.dispatch(textureMatMulKernel, variant, [at, bt, (bias ?? a).buffer, c.buffer], {
     M,
     N,

@@ -170,6 +170,25 @@ firstLayerSpec.examples = [
     params: { strides: [1, 1], pad: "same", activation: "relu", alpha: 0.2 },
     seed: 10,
   }),
+  // MNIST's and CIFAR's first layers ("valid": every window inside the image), x read a float at a time.
+  described({
+    xs: [
+      fill([2, 9, 8, 1], ints, new Random(11)),
+      fill([3, 3, 1, 32], ints, new Random(12)),
+      fill([32], halves, new Random(13)),
+    ],
+    params: { strides: [1, 1], pad: "valid", activation: "relu", alpha: 0.2 },
+    seed: 14,
+  }),
+  described({
+    xs: [
+      fill([1, 7, 9, 3], ints, new Random(15)),
+      fill([3, 3, 3, 8], ints, new Random(16)),
+      fill([8], halves, new Random(17)),
+    ],
+    params: { strides: [1, 1], pad: "valid", activation: "relu", alpha: 0.2 },
+    seed: 18,
+  }),
 ];
 
 /** Every export of src/ops/conv.ts has its specs here (an op added without a test does not compile). */
@@ -188,7 +207,7 @@ for (const s of Object.values(CONV_TESTS).flat()) {
   Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, () => checkOp(s));
 }
 
-// "auto" takes the texture kernels on llvmpipe wherever C and F are multiples of 4; the other
+// "auto" takes the texture kernels on llvmpipe wherever F is a multiple of 4; the other
 // implementations, forced, on the same cases and examples (each falls back where it cannot run).
 for (const algorithm of ["uniform", "texture"] as const) {
   const forced = { ...spec(`conv2d, ${algorithm} kernels`, ["linear", "relu"], ints, halves), numRuns: 12 };

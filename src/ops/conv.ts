@@ -152,15 +152,20 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
   return record(y, inputs, (dy, [x, filter, y]) => {
     // dz = act'(y)·dy (NOTE: the fusable activations' derivatives need only y, see ops/matmul.ts).
     // dW = colsᵀ·dz and dbias = Σₘ dz: one implicit GEMM; dx = col2im(dz·Wᵀ): a transposed implicit GEMM.
-    // dz is formed inside the filter gradient's kernel when nothing else needs it and few invocations
-    // share a row there (C ≤ 2: one invocation covers every kernel position, as in a first layer);
-    // else once, for all (otherwise each (position, channel block) invocation would recompute it).
     const dy2 = dy.view([M, F]);
     const y2 = y.view([M, F]);
     const act = activation === "linear" ? undefined : activation;
-    // The texture filter gradient fuses act' for any C: its few row blocks re-read dy and y little.
-    const fuseGrad = act !== undefined && !needDx && (texture || C <= 2);
-    const dz = fuseGrad
+    if (texture) {
+      // The texture kernels form dz as they read dy (each dy texel is read a few times: cheap).
+      const fused = act ? { activation: act, y: y2, alpha } : undefined;
+      const dx = needDx ? textureConvInputGrad(dy2, filter, g, fused) : null;
+      const { dW, dBias } = textureConvFilterGrad(x, dy2, g, filter.shape, fused);
+      return bias ? [dx, dW, dBias] : [dx, dW];
+    }
+    // dz is formed inside the filter gradient's kernel when nothing else needs it and few invocations
+    // share a row there (C ≤ 2: one invocation covers every kernel position, as in a first layer);
+    // else once, for all (otherwise each (position, channel block) invocation would recompute it).
+    const dz = act && !needDx && C <= 2
       ? undefined
       : act
       ? windowedActivationGrad(act, y2, dy2, alpha) ?? activationGradFromOutput(act, y2, dy2, alpha)
@@ -168,21 +173,9 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
     let dx: Tensor | null = null;
     if (dz && needDx) {
       const back = gemmPlan(KH * KW, F, C);
-      dx = texture
-        ? textureConvInputGrad(dz, filter, g)
-        : back
-        ? implicitGemm(dz, filter, g, back, true, x.shape)
-        : im2colInputGrad(dz, filter, g);
+      dx = back ? implicitGemm(dz, filter, g, back, true, x.shape) : im2colInputGrad(dz, filter, g);
     }
-    const grads = texture
-      ? textureConvFilterGrad(
-        x,
-        dz ?? dy2,
-        g,
-        filter.shape,
-        dz ? undefined : { activation: act!, y: y2, alpha },
-      )
-      : dz
+    const grads = dz
       ? implicitFilterGrad(x, dz, undefined, g, filter.shape, "linear", alpha)
       : implicitFilterGrad(x, dy2, y2, g, filter.shape, activation, alpha);
     const { dW, dBias } = grads ??

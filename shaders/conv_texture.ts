@@ -46,10 +46,7 @@ export interface ConvTextureVariant {
   scalarC?: boolean;
   /** The output's columns (N) are a multiple of 4: stored a vec4 at a time (shaders/matmul.ts epilogue). */
   vecOut?: boolean;
-  /**
-   * inputGrad, filterGrad: dz = act'(y)·dy formed on the fly from dy (src for inputGrad, wt for
-   * filterGrad) and y (a third texture, yt): no dz pass.
-   */
+  /** filterGrad: dz = act'(y)·dy formed on the fly from dy (wt) and y (a third texture, yt). */
   gradOf?: Exclude<FusedActivation, "linear">;
 }
 
@@ -107,10 +104,7 @@ function forwardBody({ tm, tn, scalarC }: ConvTextureVariant): string {
 }
 
 /** inputGrad: per kernel position, the output pixel each row's input pixel feeds; 4 filters per texel. */
-function inputGradBody({ tm, tn, unitStride, gradOf }: ConvTextureVariant): string {
-  const dz = (
-    at: string,
-  ) => (gradOf ? `activationGrad4(texel(src, ${at}), texel(yt, ${at}))` : `texel(src, ${at})`);
+function inputGradBody({ tm, tn, unitStride }: ConvTextureVariant): string {
   const perRow = range(tm).map((i) => `
     let p_${i} = min(row + ${i}u, params.M - 1u);
     let w_${i} = p_${i} % params.W;
@@ -135,7 +129,7 @@ function inputGradBody({ tm, tn, unitStride, gradOf }: ConvTextureVariant): stri
       let base_${i} = ((n_${i} * params.OH + oh_${i}) * params.OW + ow_${i}) * f4;`;
   }).join("");
   const quad = [
-    ...range(tm).map((i) => `let a_${i} = select(vec4<f32>(0.0), ${dz(`base_${i} + q`)}, ok_${i});`),
+    ...range(tm).map((i) => `let a_${i} = select(vec4<f32>(0.0), texel(src, base_${i} + q), ok_${i});`),
     // w[kh, kw, col + j, 4q .. 4q + 3]: 4 k's of column j
     ...range(tn).map((j) => `let b_${j} = texel(wt, wb + ${j}u * f4 + q);`),
     ...range(4).flatMap((kk) =>

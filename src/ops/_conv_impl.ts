@@ -500,8 +500,8 @@ export function textureConvForward(
   return y;
 }
 
-/** dx [N,H,W,C] of conv2d from dz [N·OH·OW, F] (or from dy and y, with `fused`). */
-export function textureConvInputGrad(dz: Tensor, filter: Tensor, g: Window2D, fused?: FusedGrad): Tensor {
+/** dx [N,H,W,C] of conv2d from dz [N·OH·OW, F]. */
+export function textureConvInputGrad(dz: Tensor, filter: Tensor, g: Window2D): Tensor {
   const [, , C, F] = filter.shape;
   const dx = empty([g.N, g.H, g.W, C]);
   const M = g.N * g.H * g.W;
@@ -516,7 +516,6 @@ export function textureConvInputGrad(dz: Tensor, filter: Tensor, g: Window2D, fu
     { M, N: C, rows: M, slices: 1 },
     "linear",
     0,
-    fused,
   );
   return dx;
 }

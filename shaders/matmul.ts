@@ -25,7 +25,7 @@
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { UNARY } from "./elementwise.ts";
-import { TEXEL } from "./_wgsl.ts";
+import { LINEAR_INDEX, TEXEL, WG_1D } from "./_wgsl.ts";
 
 /** Activations the GEMM epilogue can apply (their derivatives need only y; see ops/matmul.ts). */
 export type FusedActivation = "linear" | "relu" | "sigmoid" | "tanh" | "elu" | "leakyRelu" | "step";
@@ -473,3 +473,27 @@ ${body}
 ${epilogue(v)}
 }`;
 }
+
+/**
+ * C = act(Σ_s partial[s] + bias): the end of a split-K GEMM, whose slices
+ * (partial products over ranges of k) ran as a batch. One invocation per element of C.
+ */
+export const splitKSumKernel: Kernel<{ activation: FusedActivation }> = {
+  name: "split_k_sum",
+  uniforms: [["n", "u32"], ["N", "u32"], ["slices", "u32"], ...EPILOGUE_UNIFORMS],
+  bindings: () => [{ name: "partial", type: "f32", access: "read" }, ...EPILOGUE_BINDINGS],
+  key: ({ activation }) => activation,
+  source: ({ activation }) => `
+${activateFunction(activation)}
+${LINEAR_INDEX}
+@compute @workgroup_size(${WG_1D})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = linearIndex(gid, groups);
+  if (i >= params.n) { return; }
+  var total = select(0.0, bias[i % params.N], params.hasBias != 0u);
+  for (var s = 0u; s < params.slices; s++) {
+    total += partial[s * params.n + i];
+  }
+  c[i] = activate(total);
+}`,
+};

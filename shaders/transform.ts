@@ -1,4 +1,4 @@
-/** Data movement: transpose (any permutation, rank <= 8), oneHot, cast. Layouts are row-major. */
+/** Data movement: transpose (any permutation, rank <= 8), zero padding, oneHot, cast. Layouts are row-major. */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { AT8, LINEAR_INDEX, WG_1D } from "./_wgsl.ts";
 
@@ -64,5 +64,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = linearIndex(gid, groups);
   if (i >= params.n) { return; }
   out[i] = ${to}(x[i]);
+}`,
+};
+
+/** out [batches, RP, LP] = x [batches, R, L] with zero rows and columns added after (R <= RP, L <= LP). */
+export const padMatrixKernel: Kernel<void> = {
+  name: "pad_matrix",
+  uniforms: [["n", "u32"], ["R", "u32"], ["L", "u32"], ["RP", "u32"], ["LP", "u32"]],
+  bindings: () => [
+    { name: "x", type: "f32", access: "read" },
+    { name: "out", type: "f32", access: "read_write" },
+  ],
+  source: () => `
+${LINEAR_INDEX}
+@compute @workgroup_size(${WG_1D})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = linearIndex(gid, groups);
+  if (i >= params.n) { return; }
+  let j = i % params.LP;
+  let br = i / params.LP;
+  let r = br % params.RP;
+  let b = br / params.RP;
+  let inside = r < params.R && j < params.L;
+  out[i] = select(0.0, x[select(0u, (b * params.R + r) * params.L + j, inside)], inside);
 }`,
 };

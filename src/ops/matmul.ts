@@ -11,6 +11,7 @@ import {
   matMulKernel,
   type MatMulVariant,
   packKernel,
+  splitKSumKernel,
   textureMatMulKernel,
   type TextureMatMulVariant,
   WINDOW_K,
@@ -18,6 +19,8 @@ import {
   windowedMatMulKernel,
   type WindowedMatMulVariant,
 } from "../../shaders/matmul.ts";
+import { padMatrixKernel } from "../../shaders/transform.ts";
+import { grid1D } from "../../shaders/_wgsl.ts";
 import { isWatched, record } from "../autograd/tape.ts";
 import { ShapeError } from "../errors.ts";
 import { tunedChoice } from "../gpu/autotune.ts";
@@ -61,15 +64,42 @@ function largeEnoughToWindow({ M, N, K }: Dims): boolean {
   return M * N * K >= WINDOWED_MIN_WORK && M >= 48 && N >= 48 && K >= 32;
 }
 
+const ceil4 = (n: number) => Math.ceil(n / 4) * 4;
+
 /**
- * Whether the texture GEMM can take this product: K and each operand's stored
- * row length are multiples of 4 (a texel never straddles rows), and each
- * operand fits in one texture.
+ * Whether the texture GEMM can take this product: each operand, its rows
+ * padded to whole texels (textureOperand), fits in one texture.
  */
-function textureFits({ M, N, K, aBatch, bBatch }: Dims, tA: boolean, tB: boolean): boolean {
+function textureFits({ M, N, K, aBatch, bBatch }: Dims): boolean {
   const { maxFloats } = runtime().textures;
-  return K > 0 && K % 4 === 0 && (!tA || M % 4 === 0) && (tB || N % 4 === 0) &&
-    aBatch * M * K <= maxFloats && bBatch * K * N <= maxFloats;
+  return K > 0 && aBatch * ceil4(M) * ceil4(K) <= maxFloats && bBatch * ceil4(K) * ceil4(N) <= maxFloats;
+}
+
+/**
+ * An operand as the texture GEMM reads it, [batches, rows, cols] stored as
+ * [batches, RP, LP]: rows of a multiple of 4 floats (a texel never straddles
+ * two rows) and, where its rows are k's, as many as the padded K. `x` itself
+ * when it is so already, else a zero-padded copy (padded k's add 0; padded
+ * rows or columns of C are never stored): e.g. the 10 logits of a classifier.
+ */
+function textureOperand(
+  x: Tensor,
+  batches: number,
+  rows: number,
+  cols: number,
+  RP: number,
+  LP: number,
+): Tensor {
+  if (RP === rows && LP === cols) return x;
+  const padded = empty([batches, RP, LP]);
+  runtime().dispatch(padMatrixKernel, undefined, [x.buffer, padded.buffer], {
+    n: padded.size,
+    R: rows,
+    L: cols,
+    RP,
+    LP,
+  }, grid1D(padded.size));
+  return padded;
 }
 
 /** The GEMM implementations: a path and, for textures, the tile per invocation. */
@@ -81,7 +111,7 @@ const GEMMS: Record<GemmPlan, (g: Gemm) => void> = {
 };
 
 /** M·N·K from which a product is autotuned; below, one dispatch's fixed cost dominates every path. */
-const TUNED_MIN_WORK = 1 << 21;
+const TUNED_MIN_WORK = 1 << 20;
 
 /**
  * Which GEMM runs (numbers: bench/gemm_variants.md). On llvmpipe a storage
@@ -100,7 +130,7 @@ const TUNED_MIN_WORK = 1 << 21;
  */
 function gemmPlan(g: Gemm): GemmPlan {
   const { dims, transposeA, transposeB } = g;
-  const texture = textureFits(dims, transposeA, transposeB);
+  const texture = textureFits(dims);
   const windowed = windowedFits(dims);
   const forced = gemmConfig.path;
   if (forced !== "auto") {
@@ -266,35 +296,69 @@ function storageGemm({ a, b, bias, c, dims, transposeA, transposeB, activation, 
   ]);
 }
 
-/** C = act(op(A)·op(B) + bias): both operands copied into textures, then one dispatch. */
+/** Below this many invocations (8 per workgroup), one product splits its K: every core gets work. */
+const SPLIT_K_INVOCATIONS = 32;
+/** The fewest k's a slice of a split K sums. */
+const SPLIT_K_MIN = 64;
+
+/**
+ * C = act(op(A)·op(B) + bias): both operands copied into textures, then one
+ * dispatch. A product of few tiles and a long K (a classifier's 10 logits of a
+ * wide layer: one workgroup) splits K into slices that run as a batch of
+ * partial products, added up (with bias and activation) by a second dispatch.
+ */
 function textureGemm(
   { a, b, bias, c, dims, transposeA, transposeB, activation, alpha }: Gemm,
   tm: number,
   tn: number,
 ): void {
-  const { M, N, K, aBatch, bBatch } = dims;
+  const { M, N, K, aBatch, bBatch, batch } = dims;
   const gpu = runtime();
-  const at = gpu.texture(a.buffer, aBatch * M * K);
-  const bt = gpu.texture(b.buffer, bBatch * K * N);
+  const tiles = Math.ceil(M / tm) * Math.ceil(N / tn) * batch;
+  const split = batch === 1 && tiles < SPLIT_K_INVOCATIONS
+    ? Math.max(1, Math.min(Math.ceil(SPLIT_K_INVOCATIONS / tiles), Math.floor(K / SPLIT_K_MIN)))
+    : 1;
+  const Ks = ceil4(Math.ceil(K / split)), slices = Math.ceil(K / Ks);
+  const [Mp, Np, Kp] = [ceil4(M), ceil4(N), Ks * slices];
+  // Stored A: [M, K], or [K, M] when transposed; B: [K, N], or [N, K]. Padded to whole texels and Kp.
+  const ap = transposeA ? textureOperand(a, aBatch, K, M, Kp, Mp) : textureOperand(a, aBatch, M, K, M, Kp);
+  const bp = transposeB ? textureOperand(b, bBatch, N, K, N, Kp) : textureOperand(b, bBatch, K, N, Kp, Np);
+  const at = gpu.texture(ap.buffer, ap.size);
+  const bt = gpu.texture(bp.buffer, bp.size);
+  for (const [padded, x] of [[ap, a], [bp, b]]) if (padded !== x) padded.dispose();
+  // Texels from one batch (or slice of K) to the next.
+  const [aStep, bStep] = slices > 1
+    ? [(transposeA ? Ks * Mp : Ks) / 4, (transposeB ? Ks : Ks * Np) / 4]
+    : [aBatch === 1 ? 0 : ap.size / aBatch / 4, bBatch === 1 ? 0 : bp.size / bBatch / 4];
+  const out = slices > 1 ? empty([slices, M, N]) : c;
   const variant: TextureMatMulVariant = {
-    activation,
+    activation: slices > 1 ? "linear" : activation,
     tm,
     tn,
     aT: transposeA,
     bT: transposeB,
     vecOut: N % 4 === 0,
   };
-  gpu.dispatch(textureMatMulKernel, variant, [at, bt, (bias ?? a).buffer, c.buffer], {
+  gpu.dispatch(textureMatMulKernel, variant, [at, bt, (bias ?? a).buffer, out.buffer], {
     M,
     N,
-    K,
-    aBatchTexels: aBatch === 1 ? 0 : M * K / 4,
-    bBatchTexels: bBatch === 1 ? 0 : K * N / 4,
-    aLine: (transposeA ? M : K) / 4,
-    bLine: (transposeB ? K : N) / 4,
+    K: Ks,
+    aBatchTexels: aStep,
+    bBatchTexels: bStep,
+    aLine: (transposeA ? Mp : Kp) / 4,
+    bLine: (transposeB ? Kp : Np) / 4,
+    hasBias: bias && slices === 1 ? 1 : 0,
+    alpha,
+  }, [Math.ceil(M / (8 * variant.tm)), Math.ceil(N / variant.tn), batch * slices]);
+  if (slices === 1) return;
+  gpu.dispatch(splitKSumKernel, { activation }, [out.buffer, (bias ?? out).buffer, c.buffer], {
+    n: M * N,
+    N,
+    slices,
     hasBias: bias ? 1 : 0,
     alpha,
-  }, [Math.ceil(M / (8 * variant.tm)), Math.ceil(N / variant.tn), dims.batch]);
+  }, grid1D(M * N));
+  out.dispose();
 }
 
 /**

@@ -196,8 +196,9 @@ for (const s of Object.values(MATMUL_TESTS).flat()) {
 }
 
 // The shapes above are small, so "auto" runs the storage kernel: each other GEMM, forced, on sizes where
-// K and the stored rows are multiples of 4 (the texture kernel's condition: else the storage kernel runs)
-// or not, around its tiles (8x16 outputs per invocation in 8-wide workgroups: 1, 17, 67 vs 4, 20, 68).
+// K and the stored rows are multiples of 4 or not (the texture kernel then reads zero-padded copies; the
+// windowed one pads its packed bands), around the tiles (8x16 outputs per invocation in 8-wide
+// workgroups: 1, 17, 67 vs 4, 20, 68).
 const PATH_DIMS = fc.constantFrom(1, 4, 8, 17, 20, 67, 68);
 for (const path of ["windowed", "texture8x16"] as const) {
   const s = spec(`fusedMatMul, ${path} GEMM`, ["linear", "relu"], ints, halves, PATH_DIMS);
@@ -230,6 +231,33 @@ Deno.test("fusedMatMul, texture16x32 GEMM: both operand layouts, against the flo
       const got = wg.fusedMatMul({ a, b, bias, ...p });
       // Small integers: every partial sum is exact in float32, so the result must be too.
       assertEquals([...await got.data()], [...ref(xs, p).data]);
+      for (const t of [a, b, bias, got]) t.dispose();
+    }
+  } finally {
+    gemmConfig.path = "auto";
+  }
+});
+
+Deno.test("fusedMatMul, texture GEMM with K split into slices (few tiles, long K): exact, all layouts", async () => {
+  gemmConfig.path = "texture16x32";
+  try {
+    // 2 tiles of 16x32 and K = 203: 3 slices of 68 k's (K padded to 204), added up with bias and relu after.
+    const [M, K, N] = [17, 203, 10];
+    for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const rng = new Random(K + (transposeA ? 1 : 0) + (transposeB ? 2 : 0));
+      const xs = [
+        fill(transposeA ? [K, M] : [M, K], ints, rng),
+        fill(transposeB ? [N, K] : [K, N], ints, rng),
+        fill([N], halves, rng),
+      ];
+      const p: Params = { transposeA, transposeB, activation: "relu", alpha: 0.2 };
+      const [a, b, bias] = xs.map((x) => wg.tensor(Float32Array.from(x.data), x.shape));
+      const got = wg.fusedMatMul({ a, b, bias, ...p });
+      assertEquals(
+        [...await got.data()],
+        [...ref(xs, p).data],
+        `transposeA ${transposeA}, transposeB ${transposeB}`,
+      );
       for (const t of [a, b, bias, got]) t.dispose();
     }
   } finally {

@@ -86,6 +86,10 @@ if (import.meta.main) {
     await row("MLP dW1 = Xᵀ·dH [784,128]ᵀ·[128,128]", 784, 128, 128, true);
     await row("MLP dW2 = Hᵀ·dY [128,128]ᵀ·[128,10]", 128, 128, 10, true);
     await row("MLP dH = dY·W2ᵀ [128,10]·[128,10]ᵀ", 128, 10, 128, false, true);
+    // The Keras MNIST CNN's logits layer (1600 → 10): few tiles, a long K (split K on textures).
+    await row("CNN fwd [128,1600]·[1600,10]", 128, 1600, 10);
+    await row("CNN dW = Xᵀ·dY [128,1600]ᵀ·[128,10]", 1600, 128, 10, true);
+    await row("CNN dX = dY·Wᵀ [128,10]·[1600,10]ᵀ", 128, 10, 1600, false, true);
   }
   if (paths.length === 1) {
     console.log("autotuned:", JSON.stringify(tuningTable()));

@@ -291,7 +291,7 @@ async function fitWithCheckpoints(
     batchSize: options.batchSize,
     seed: subSeed(options.seed, 1),
     verbose: 0,
-    callbacks: [scheduleCallback(options), hooks],
+    callbacks: [scheduleCallback(options, steps, model), hooks],
   });
   return checkpointDir;
 }

@@ -35,9 +35,9 @@ Deno.test("defaults: mnist trains the Keras CNN; --model mlp the 784-128-10 MLP;
   assertEquals(resolveOptions("mnist", c.given), {
     dataset: "mnist",
     model: "cnn",
-    epochs: 12,
+    epochs: 4,
     batchSize: 128,
-    lr: 0.001,
+    lr: 0.004,
     lrSchedule: "cosine",
     optimizer: "adam",
     validationSplit: 0.1,
@@ -151,19 +151,23 @@ Deno.test("--help and -h list the datasets, every flag and the defaults", () => 
       "--help",
     ]
   ) assertStringIncludes(text, flag);
-  assertStringIncludes(text, "cnn: 12 epochs, batch 128, adam lr 0.001 (cosine), validation 0.1");
+  assertStringIncludes(text, "cnn: 4 epochs, batch 128, adam lr 0.004 (cosine), validation 0.1");
+  assertStringIncludes(text, "cnn: 12 epochs, batch 128, adam lr 0.002 (cosine), validation 0.1");
   assertStringIncludes(text, "mlp: 10 epochs, batch 128, adam lr 0.003 (cosine), validation 0.1");
 });
 
-Deno.test("--lr-schedule cosine: lr at the first epoch, half of it halfway, near 0 at the last; constant stays", () => {
+Deno.test("--lr-schedule cosine: lr at the first step, half of it halfway, near 0 at the last; constant stays", () => {
+  // 2 epochs of 2 steps: steps 0..3 of 4.
   const rates = (lrSchedule: "constant" | "cosine") => {
-    const options = resolveOptions("mnist", { model: "mlp", epochs: 4, lr: 0.2, lrSchedule });
-    const callback = scheduleCallback(options) as wg.callbacks.LearningRateScheduler;
-    const optimizer = wg.train.sgd(1);
-    callback.setModel({ optimizer } as unknown as wg.Sequential);
-    return [0, 1, 2, 3].map((epoch) => {
-      callback.onEpochBegin(epoch);
-      return Number(optimizer.learningRate.toFixed(6));
+    const options = resolveOptions("mnist", { model: "mlp", epochs: 2, lr: 0.2, lrSchedule });
+    const model = { optimizer: wg.train.sgd(1) };
+    const callback = scheduleCallback(options, 2, model);
+    return [0, 1].flatMap((epoch) => {
+      callback.onEpochBegin!(epoch);
+      return [0, 1].map((batch) => {
+        callback.onBatchBegin!(batch);
+        return Number(model.optimizer.learningRate.toFixed(6));
+      });
     });
   };
   assertEquals(rates("cosine"), [0.2, 0.170711, 0.1, 0.029289]);

@@ -15,8 +15,7 @@
  * of partial sums [slices, KHW + 1, C, F] that a reduction adds up.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
-import { UNARY, type UnaryOp } from "./elementwise.ts";
-import type { FusedActivation } from "./matmul.ts";
+import { activationGradFunction, type FusedActivation } from "./matmul.ts";
 import { WINDOW_FLOATS, WINDOW_UNIFORMS } from "./conv.ts";
 
 /** Invocations per workgroup: one llvmpipe SIMD group. */
@@ -46,7 +45,7 @@ function windowLoop(v: FilterGradVariant, b: number): string {
     lines.push(
       v.activation === "linear"
         ? `let d_${j} = dy${b}[${at}];`
-        : `let d_${j} = dz(dy${b}[${at}], y${b}[${at}]);`,
+        : `let d_${j} = activationGrad4(dy${b}[${at}], y${b}[${at}]);`,
     );
   }
   for (const k of range(v.tk)) {
@@ -114,25 +113,8 @@ export const filterGradKernel: Kernel<FilterGradVariant> = {
     { name: "partial", type: "vec4<f32>", access: "read_write" },
   ],
   source: (v) => {
-    const grad = v.activation === "linear" ? "" : UNARY[v.activation as UnaryOp].backward;
     return `
-${
-      v.activation === "linear" ? "" : `
-// dz = act'·dy from y (x > 0 ⟺ y > 0 for relu, elu, leakyRelu: y stands in for x)
-fn dz(dyv: vec4<f32>, yv: vec4<f32>) -> vec4<f32> {
-  let alpha = params.alpha;
-  _ = alpha;
-  var out: vec4<f32>;
-  for (var e = 0u; e < 4u; e++) {
-    let dy = dyv[e];
-    let y = yv[e];
-    let x = y;
-    _ = x;
-    out[e] = ${grad};
-  }
-  return out;
-}`
-    }
+${v.activation === "linear" ? "" : activationGradFunction(v.activation)}
 
 @compute @workgroup_size(${FILTER_GRAD_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -188,22 +170,11 @@ export const activationGradKernel: Kernel<{ activation: Exclude<FusedActivation,
     { name: "dz", type: "vec4<f32>", access: "read_write" },
   ],
   source: ({ activation }) => `
+${activationGradFunction(activation)}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = params.first + gid.x;
   if (i >= params.total) { return; }
-  let dyv = dyw[gid.x];
-  let yv = yw[gid.x];
-  let alpha = params.alpha;
-  _ = alpha;
-  var out: vec4<f32>;
-  for (var e = 0u; e < 4u; e++) {
-    let dy = dyv[e];
-    let y = yv[e];
-    let x = y; // x > 0 ⟺ y > 0 for relu, elu, leakyRelu
-    _ = x;
-    out[e] = ${UNARY[activation as UnaryOp].backward};
-  }
-  dz[i] = out;
+  dz[i] = activationGrad4(dyw[gid.x], yw[gid.x]);
 }`,
 };

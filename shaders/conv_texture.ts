@@ -21,8 +21,13 @@
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { WINDOW_UNIFORMS } from "./conv.ts";
-import { EPILOGUE_UNIFORMS, epilogueBindings, type FusedActivation, textureGemmMain } from "./matmul.ts";
-import { UNARY } from "./elementwise.ts";
+import {
+  activationGradFunction,
+  EPILOGUE_UNIFORMS,
+  epilogueBindings,
+  type FusedActivation,
+  textureGemmMain,
+} from "./matmul.ts";
 
 export type ConvTextureMode = "forward" | "inputGrad" | "filterGrad";
 
@@ -93,7 +98,7 @@ function forwardBody({ tm, tn, scalarC }: ConvTextureVariant): string {
   let f4 = params.F / 4u;${perRow}
   for (var kh = 0u; kh < params.KH; kh++) {
     for (var kw = 0u; kw < params.KW; kw++) {${atPosition}
-      // w[kh, kw, ${L}q + kk, col ..]
+      // w[kh, kw, ${scalarC ? "q" : "4q + kk"}, col ..]
       var wb = ((kh * params.KW + kw) * params.C) * f4 + col / 4u;
       for (var q = 0u; q < cs; q++) {
         ${quad.join("\n        ")}
@@ -170,7 +175,7 @@ function filterGradBody({ tm, tn, inside, scalarC, gradOf }: ConvTextureVariant)
       : `select(${zero}, ${
         x(`((n * params.H + u32(max(h_${u}, 0))) * params.W + u32(max(w_${u}, 0))) * cs + cq_${u}`)
       }, ok_${u})`;
-  // Row M - 4 is the bias's: its "input" is 1 (dbias = Σ_m dz[m, f]); rows past it are never stored.
+  // Row M - 4 is the bias's: its "input" is 1 (dbias = Σ_m dz[m, f]); rows past it are never read.
   const perUnit = units.map((u) => `
   let r_${u} = min(row + ${L * u}u, params.M - 4u);
   let isBias_${u} = r_${u} == params.M - 4u;
@@ -232,27 +237,15 @@ fn scalarAt(t: texture_2d<f32>, i: u32) -> f32 {
   return texel(t, i >> 2u)[i & 3u];
 }`
       : "",
-    gradOf
-      ? `
-fn activationGrad(dy: f32, y: f32) -> f32 {
-  let x = y; // x > 0 ⟺ y > 0 for the fusable activations
-  let alpha = params.alpha;
-  _ = x;
-  _ = alpha;
-  return ${UNARY[gradOf].backward};
-}
-fn activationGrad4(dy: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(activationGrad(dy.x, y.x), activationGrad(dy.y, y.y), activationGrad(dy.z, y.z),
-    activationGrad(dy.w, y.w));
-}`
-      : "",
+    gradOf ? activationGradFunction(gradOf) : "",
   ].join("\n");
 }
 
 /**
- * The kernel. Bindings: `src` (x, or dz for inputGrad), `wt` (w, or dz for
- * filterGrad) as textures; bias (storage; bound but unread without one); c,
- * the output [M, N] (filterGrad: [slices][M, N]).
+ * The kernel. Bindings: `src` (x, or dz for inputGrad), `wt` (w, or for
+ * filterGrad dz, or dy under `gradOf`) and, under `gradOf`, `yt` (y) as
+ * textures; bias (storage; bound but unread without one); c, the output
+ * [M, N] (filterGrad: [slices][M, N]).
  */
 export const convTextureKernel: Kernel<ConvTextureVariant> = {
   name: "conv_texture",

@@ -105,6 +105,26 @@ fn activate4(v: vec4<f32>) -> vec4<f32> {
 }
 
 /**
+ * WGSL `activationGrad4(dy, y)`: dz = act'·dy per component, from the output y
+ * (every fusable activation's derivative can be written in y: x > 0 ⟺ y > 0
+ * for relu, elu and leakyRelu, so y stands in for x).
+ */
+export function activationGradFunction(activation: Exclude<FusedActivation, "linear">): string {
+  return `
+fn activationGrad(dy: f32, y: f32) -> f32 {
+  let x = y;
+  let alpha = params.alpha;
+  _ = x;
+  _ = alpha;
+  return ${UNARY[activation].backward};
+}
+fn activationGrad4(dy: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(activationGrad(dy.x, y.x), activationGrad(dy.y, y.y), activationGrad(dy.z, y.z),
+    activationGrad(dy.w, y.w));
+}`;
+}
+
+/**
  * WGSL: C = act(acc + bias), row by row, skipping rows and columns past the edge. `vecOut` (N a
  * multiple of 4; `c` bound as vec4s, see epilogueBindings): a vec4 store per 4 columns, not 4 scalar
  * stores (on llvmpipe each store is a bounds-checked scatter).
@@ -385,7 +405,8 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
     ["M", "u32"],
     ["N", "u32"],
     ["K", "u32"],
-    // Texels per batch of A and B (0 = broadcast) and per stored row.
+    // Texels from one batch of A and B to the next (0 = broadcast; for a split K, from one slice of k's to
+    // the next), and per stored row.
     ["aBatchTexels", "u32"],
     ["bBatchTexels", "u32"],
     ["aLine", "u32"],
@@ -442,7 +463,7 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
 /**
  * WGSL of a texture GEMM-like kernel (this file's, shaders/conv_texture.ts'):
  * `activate`, `texel`, and `main` giving `row`, `col` (the invocation's first
- * output row and column), `batch` (gid.z) and TM x TN zeroed accumulators
+ * output row and column), `batch` (gid.z, or from gid.x with `batchAlongX`) and TM x TN zeroed accumulators
  * `acc_i_c` to `body`, then the epilogue. Workgroups are 8 x 1 (one SIMD row on llvmpipe).
  */
 export function textureGemmMain(

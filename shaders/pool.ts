@@ -4,9 +4,11 @@
  * conv (shaders/conv.ts). Padded positions are never part of a window: max
  * never picks them, average divides by the count of real inputs (as TensorFlow).
  *
- * One invocation per output element (forward) or per input element (backward,
- * a gather over the windows that contain it: no atomics), 4 channels at a
- * time (`vec`) when C % 4 == 0. `band`: the tensor the kernel gathers from
+ * One invocation per image row (n, oh) of the output (forward) or (n, h) of
+ * the input (backward, a gather over the windows that contain each input: no
+ * atomics), 4 channels at a time (`vec`) when C % 4 == 0; windows that tile
+ * the image scatter their gradient from each output row instead (`disjoint`).
+ * `band`: the tensor the kernel reads from
  * (x forward; dy and arg backward) is read through one 64 KiB uniform window
  * holding whole images n0.., and the dispatch covers those images only: on
  * llvmpipe a uniform load costs ~1/14 of a storage load (bench/conv_variants.md).
@@ -207,7 +209,7 @@ ${split("oh", "OH")}
   let cs = params.C / L;
   let image = n * params.H;
   for (var ow = 0u; ow < params.OW; ow++) {
-    let o = (row * params.OW + ow) * cs + cl;
+    let o = ((m * params.OH + oh) * params.OW + ow) * cs + cl; // within the band's window
     let g = ${read("dy", "o", v)};
     ${v.op === "max" ? `let at = ${read("arg", "o", v)};` : ""}
     for (var h = oh * params.KH; h < (oh + 1u) * params.KH; h++) {

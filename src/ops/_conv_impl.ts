@@ -36,7 +36,7 @@ import {
   windowAt,
   windowed,
 } from "./_uniform_window.ts";
-import { type Window2D, windowUniforms } from "./_window.ts";
+import { type Window2D, windowsInside, windowUniforms } from "./_window.ts";
 import { fusedMatMul, matMul } from "./matmul.ts";
 import { sum } from "./reduce.ts";
 
@@ -412,10 +412,6 @@ export function textureConvFits(x: Tensor, filterShape: Shape, g: Window2D): boo
   return convConfig.algorithm !== "im2col" && F % 4 === 0 && C > 0 && F > 0 &&
     g.N * g.OH * g.OW > 0 && Math.max(x.size, KH * KW * C * F, g.N * g.OH * g.OW * F) <= maxFloats;
 }
-
-/** No padding: every window of every output pixel lies inside the image. */
-const windowsInside = (g: Window2D) =>
-  g.padT === 0 && g.padL === 0 && (g.OH - 1) * g.SH + g.KH <= g.H && (g.OW - 1) * g.SW + g.KW <= g.W;
 
 const TEXTURE_TM = 16;
 const textureTn = (cols: number) => (cols >= 32 ? 32 : cols >= 16 ? 16 : 8);

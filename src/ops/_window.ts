@@ -101,3 +101,13 @@ export function windowUniforms(g: Window2D): Record<string, number> {
     padL: g.padL,
   };
 }
+
+/** No padding: every window of every output pixel lies inside the image. */
+export function windowsInside(g: Window2D): boolean {
+  return g.padT === 0 && g.padL === 0 && (g.OH - 1) * g.SH + g.KH <= g.H && (g.OW - 1) * g.SW + g.KW <= g.W;
+}
+
+/** Windows that tile the image (strides = window, no padding): every input in at most one window. */
+export function windowsTile(g: Window2D): boolean {
+  return g.SH === g.KH && g.SW === g.KW && windowsInside(g);
+}

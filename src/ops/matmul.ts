@@ -302,6 +302,22 @@ const SPLIT_K_INVOCATIONS = 32;
 const SPLIT_K_MIN = 64;
 
 /**
+ * How a texture GEMM of TM x TN tiles splits K: Ks k's (a multiple of 4) per
+ * slice. Few tiles and a long K split, so that every core gets work, unless
+ * the operands padded to slices·Ks k's would not fit their textures.
+ */
+function splitK({ M, N, K, aBatch, bBatch, batch }: Dims, tm: number, tn: number) {
+  const tiles = Math.ceil(M / tm) * Math.ceil(N / tn) * batch;
+  const split = batch === 1 && tiles < SPLIT_K_INVOCATIONS
+    ? Math.max(1, Math.min(Math.ceil(SPLIT_K_INVOCATIONS / tiles), Math.floor(K / SPLIT_K_MIN)))
+    : 1;
+  const Ks = ceil4(Math.ceil(K / split)), slices = Math.ceil(K / Ks);
+  const { maxFloats } = runtime().textures;
+  const fits = Math.max(aBatch * ceil4(M), bBatch * ceil4(N)) * Ks * slices <= maxFloats;
+  return fits ? { Ks, slices } : { Ks: ceil4(K), slices: 1 };
+}
+
+/**
  * C = act(op(A)·op(B) + bias): both operands copied into textures, then one
  * dispatch. A product of few tiles and a long K (a classifier's 10 logits of a
  * wide layer: one workgroup) splits K into slices that run as a batch of
@@ -314,11 +330,7 @@ function textureGemm(
 ): void {
   const { M, N, K, aBatch, bBatch, batch } = dims;
   const gpu = runtime();
-  const tiles = Math.ceil(M / tm) * Math.ceil(N / tn) * batch;
-  const split = batch === 1 && tiles < SPLIT_K_INVOCATIONS
-    ? Math.max(1, Math.min(Math.ceil(SPLIT_K_INVOCATIONS / tiles), Math.floor(K / SPLIT_K_MIN)))
-    : 1;
-  const Ks = ceil4(Math.ceil(K / split)), slices = Math.ceil(K / Ks);
+  const { Ks, slices } = splitK(dims, tm, tn);
   const [Mp, Np, Kp] = [ceil4(M), ceil4(N), Ks * slices];
   // Stored A: [M, K], or [K, M] when transposed; B: [K, N], or [N, K]. Padded to whole texels and Kp.
   const ap = transposeA ? textureOperand(a, aBatch, K, M, Kp, Mp) : textureOperand(a, aBatch, M, K, M, Kp);
@@ -327,7 +339,7 @@ function textureGemm(
   const bt = gpu.texture(bp.buffer, bp.size);
   for (const [padded, x] of [[ap, a], [bp, b]]) if (padded !== x) padded.dispose();
   // Texels from one batch (or slice of K) to the next.
-  const [aStep, bStep] = slices > 1
+  const [aBatchTexels, bBatchTexels] = slices > 1
     ? [(transposeA ? Ks * Mp : Ks) / 4, (transposeB ? Ks : Ks * Np) / 4]
     : [aBatch === 1 ? 0 : ap.size / aBatch / 4, bBatch === 1 ? 0 : bp.size / bBatch / 4];
   const out = slices > 1 ? empty([slices, M, N]) : c;
@@ -343,8 +355,8 @@ function textureGemm(
     M,
     N,
     K: Ks,
-    aBatchTexels: aStep,
-    bBatchTexels: bStep,
+    aBatchTexels,
+    bBatchTexels,
     aLine: (transposeA ? Mp : Kp) / 4,
     bLine: (transposeB ? Kp : Np) / 4,
     hasBias: bias && slices === 1 ? 1 : 0,

@@ -9,7 +9,7 @@ import { runtime } from "../gpu/runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import { asTensor, checkDType } from "./_util.ts";
 import { emptyWindowed, imagesPerWindow, windowAt, windowed } from "./_uniform_window.ts";
-import { type Padding, pair, type Window2D, window2D, windowUniforms } from "./_window.ts";
+import { type Padding, pair, type Window2D, window2D, windowsTile, windowUniforms } from "./_window.ts";
 
 /**
  * Max pooling of NHWC `x`. Padded positions never win.
@@ -94,7 +94,7 @@ function pool(
   // max: dx = dy at each window's arg-max; avg: dx = Σ dy / (real inputs in the window)
   record(y, [x], (dy, [arg]) => {
     const dx = emptyWindowed(x.shape); // often a conv layer's dy, read through uniform windows
-    const disjoint = tiles(g);
+    const disjoint = windowsTile(g);
     const rows = disjoint ? g.OH : g.H; // the kernel's invocations: per row of dy, or of dx
     dispatch(
       poolGradKernel,
@@ -110,10 +110,6 @@ function pool(
   arg?.dispose(); // the tape keeps a view
   return y;
 }
-
-/** Windows that tile the image without padding: every input in at most one window (2x2, stride 2, "valid"). */
-const tiles = (g: Window2D) =>
-  g.SH === g.KH && g.SW === g.KW && g.padT === 0 && g.padL === 0 && g.OH * g.KH <= g.H && g.OW * g.KW <= g.W;
 
 /**
  * Runs a pool kernel over `outputs` (y forward, dx backward), gathering from

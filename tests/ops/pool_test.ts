@@ -49,17 +49,26 @@ function cases(op: "max" | "avg"): fc.Arbitrary<Case<PoolParams>> {
 function spec(op: "max" | "avg"): OpSpec<PoolParams> {
   const terms = (p: PoolParams) => p.filterSize[0] * p.filterSize[1] + 2;
   const rng = new Random(op === "max" ? 1 : 2);
-  const big = [1, 24, 24, 32];
+  const big = [1, 24, 24, 32], many = [70, 32, 32, 1];
   return {
     name: op === "max" ? "maxPool" : "avgPool",
     cases: cases(op),
     // Images of more than 16384 floats (x, and dy with 23x23 outputs) do not fit one uniform window:
     // the storage path.
-    examples: [described({
-      xs: [op === "max" ? fillDistinct(big, rng) : fill(big, uniform(-2, 2), rng)],
-      params: { filterSize: [2, 2], strides: [1, 1], pad: "valid" },
-      seed: 3,
-    })],
+    examples: [
+      described({
+        xs: [op === "max" ? fillDistinct(big, rng) : fill(big, uniform(-2, 2), rng)],
+        params: { filterSize: [2, 2], strides: [1, 1], pad: "valid" },
+        seed: 3,
+      }),
+      // One channel (no texture path on llvmpipe) and more images than one uniform window holds (dy: 64
+      // per window of 16x16 floats): the gradient's later bands read their own window.
+      described({
+        xs: [op === "max" ? fillDistinct(many, rng) : fill(many, uniform(-2, 2), rng)],
+        params: { filterSize: [2, 2], strides: [2, 2], pad: "valid" },
+        seed: 4,
+      }),
+    ],
     gradElements: 24,
     gpu: ([x], p) => (op === "max" ? poolOps.maxPool : poolOps.avgPool)(x, p.filterSize, p.strides, p.pad),
     ref: ([x], p) => pool(op, x, p),

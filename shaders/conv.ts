@@ -122,21 +122,3 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   dx[i] = acc;
 }`,
 };
-
-/** out = w [K·F] followed by zeros up to [Kp·F]: the filter matrix padded to the column matrix's Kp rows. */
-export const padRowsKernel: Kernel<void> = {
-  name: "pad_rows",
-  uniforms: [["total", "u32"], ["n", "u32"]],
-  bindings: () => [
-    { name: "w", type: "f32", access: "read" },
-    { name: "out", type: "f32", access: "read_write" },
-  ],
-  source: () => `
-${LINEAR_INDEX}
-@compute @workgroup_size(${WG_1D})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = linearIndex(gid, groups);
-  if (i >= params.total) { return; }
-  out[i] = select(0.0, w[min(i, params.n - 1u)], i < params.n);
-}`,
-};

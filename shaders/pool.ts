@@ -73,6 +73,17 @@ const split = (a: string, A: string) => `
   let n = row / params.${A};
   let m = n - params.n0; // image within the uniform window (band)`;
 
+/** WGSL up to the start of `main`'s body: one invocation per image row `a` (of `A`) × channel group. */
+const rowMain = (v: PoolVariant, a: string, A: string) => `
+${LINEAR_INDEX}
+${v.texture ? TEXEL : ""}
+@compute @workgroup_size(${WG_1D})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = params.first + linearIndex(gid, groups);
+  if (idx >= params.total) { return; }
+  let L = ${v.vec ? 4 : 1}u;
+${split(a, A)}`;
+
 const UNIFORMS = [["first", "u32"], ["total", "u32"], ["n0", "u32"], ...WINDOW_UNIFORMS] as const;
 
 /** y = max or mean over each window; optionally the arg-max. One invocation per output row × channel group. */
@@ -86,14 +97,7 @@ export const poolKernel: Kernel<PoolVariant> = {
   ],
   key: (v) => `${v.op}|${v.vec}|${v.op === "max" && !!v.withArg}|${v.texture ? "texture" : v.band}`,
   source: (v) => `
-${LINEAR_INDEX}
-${v.texture ? TEXEL : ""}
-@compute @workgroup_size(${WG_1D})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let idx = params.first + linearIndex(gid, groups);
-  if (idx >= params.total) { return; }
-  let L = ${v.vec ? 4 : 1}u;
-${split("oh", "OH")}
+${rowMain(v, "oh", "OH")}
   let h0 = i32(oh * params.SH) - i32(params.padT);
   var w0 = -i32(params.padL);
   for (var ow = 0u; ow < params.OW; ow++) {
@@ -139,19 +143,11 @@ export const poolGradKernel: Kernel<PoolVariant> = {
   key: (v) => `${v.op}|${v.vec}|${v.texture ? "texture" : v.band}${v.disjoint ? "|disjoint" : ""}`,
   source: (v) =>
     v.disjoint ? disjointGradSource(v) : `
-${LINEAR_INDEX}
-${v.texture ? TEXEL : ""}
 // ⌊a / b⌋ for a possibly negative a.
 fn floorDiv(a: i32, b: u32) -> i32 {
   return select(-((-a + i32(b) - 1) / i32(b)), a / i32(b), a >= 0);
 }
-
-@compute @workgroup_size(${WG_1D})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let idx = params.first + linearIndex(gid, groups);
-  if (idx >= params.total) { return; }
-  let L = ${v.vec ? 4 : 1}u;
-${split("h", "H")}
+${rowMain(v, "h", "H")}
   // Windows containing row h: oh·SH - padT <= h < oh·SH - padT + KH.
   let ohFirst = u32(max(floorDiv(i32(h + params.padT) - i32(params.KH), params.SH) + 1, 0));
   let ohEnd = min((h + params.padT) / params.SH + 1u, params.OH);
@@ -198,14 +194,7 @@ function disjointGradSource(v: PoolVariant): string {
     ? `select(${f(v.vec)}(0.0), g, at == ${f(v.vec)}(f32(h * params.W + w)))`
     : `g / f32(params.KH * params.KW)`;
   return `
-${LINEAR_INDEX}
-${v.texture ? TEXEL : ""}
-@compute @workgroup_size(${WG_1D})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let idx = params.first + linearIndex(gid, groups);
-  if (idx >= params.total) { return; }
-  let L = ${v.vec ? 4 : 1}u;
-${split("oh", "OH")}
+${rowMain(v, "oh", "OH")}
   let cs = params.C / L;
   let image = n * params.H;
   for (var ow = 0u; ow < params.OW; ow++) {

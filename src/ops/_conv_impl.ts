@@ -7,7 +7,7 @@
  * Legend: x [N,H,W,C], filter [KH,KW,C,F] (HWIO), dz/y [N,OH,OW,F], M = N·OH·OW,
  * K = KH·KW·C, Kp = K rounded up to a multiple of 4.
  */
-import { col2imKernel, im2colKernel, padRowsKernel } from "../../shaders/conv.ts";
+import { col2imKernel, im2colKernel } from "../../shaders/conv.ts";
 import {
   BLOCK_VEC4,
   convGemmKernel,
@@ -38,6 +38,7 @@ import {
 } from "./_uniform_window.ts";
 import { type Window2D, windowsInside, windowUniforms } from "./_window.ts";
 import { fusedMatMul, matMul } from "./matmul.ts";
+import { padMatrix } from "./_pad.ts";
 import { sum } from "./reduce.ts";
 
 /**
@@ -333,15 +334,7 @@ export function col2im(dcols: Tensor, g: Window2D, Kp: number): Tensor {
 export function filterMatrix(filter: Tensor, Kp: number): Tensor {
   const [KH, KW, C, F] = filter.shape;
   const K = KH * KW * C;
-  if (Kp === K) return filter.view([K, F]);
-  const w2 = empty([Kp, F]);
-  if (w2.size > 0) {
-    runtime().dispatch(padRowsKernel, undefined, [filter.buffer, w2.buffer], {
-      total: w2.size,
-      n: Math.max(K * F, 1),
-    }, grid1D(w2.size));
-  }
-  return w2;
+  return Kp === K ? filter.view([K, F]) : padMatrix(filter, 1, K, F, Kp, F, [Kp, F]);
 }
 
 /** act(im2col(x)·W + bias) as [M, F]. */

@@ -19,7 +19,6 @@ import {
   windowedMatMulKernel,
   type WindowedMatMulVariant,
 } from "../../shaders/matmul.ts";
-import { padMatrixKernel } from "../../shaders/transform.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { isWatched, record } from "../autograd/tape.ts";
 import { ShapeError } from "../errors.ts";
@@ -27,6 +26,7 @@ import { tunedChoice } from "../gpu/autotune.ts";
 import { runtime } from "../gpu/runtime.ts";
 import { formatShape } from "../shape.ts";
 import { empty, type Tensor } from "../tensor.ts";
+import { padMatrix } from "./_pad.ts";
 import { asTensor, checkDType } from "./_util.ts";
 import { randomNormal } from "./creation.ts";
 import { activationGradFromOutput } from "./elementwise.ts";
@@ -68,38 +68,11 @@ const ceil4 = (n: number) => Math.ceil(n / 4) * 4;
 
 /**
  * Whether the texture GEMM can take this product: each operand, its rows
- * padded to whole texels (textureOperand), fits in one texture.
+ * padded to whole texels (textureGemm), fits in one texture.
  */
 function textureFits({ M, N, K, aBatch, bBatch }: Dims): boolean {
   const { maxFloats } = runtime().textures;
   return K > 0 && aBatch * ceil4(M) * ceil4(K) <= maxFloats && bBatch * ceil4(K) * ceil4(N) <= maxFloats;
-}
-
-/**
- * An operand as the texture GEMM reads it, [batches, rows, cols] stored as
- * [batches, RP, LP]: rows of a multiple of 4 floats (a texel never straddles
- * two rows) and, where its rows are k's, as many as the padded K. `x` itself
- * when it is so already, else a zero-padded copy (padded k's add 0; padded
- * rows or columns of C are never stored): e.g. the 10 logits of a classifier.
- */
-function textureOperand(
-  x: Tensor,
-  batches: number,
-  rows: number,
-  cols: number,
-  RP: number,
-  LP: number,
-): Tensor {
-  if (RP === rows && LP === cols) return x;
-  const padded = empty([batches, RP, LP]);
-  runtime().dispatch(padMatrixKernel, undefined, [x.buffer, padded.buffer], {
-    n: padded.size,
-    R: rows,
-    L: cols,
-    RP,
-    LP,
-  }, grid1D(padded.size));
-  return padded;
 }
 
 /** The GEMM implementations: a path and, for textures, the tile per invocation. */
@@ -332,9 +305,11 @@ function textureGemm(
   const gpu = runtime();
   const { Ks, slices } = splitK(dims, tm, tn);
   const [Mp, Np, Kp] = [ceil4(M), ceil4(N), Ks * slices];
-  // Stored A: [M, K], or [K, M] when transposed; B: [K, N], or [N, K]. Padded to whole texels and Kp.
-  const ap = transposeA ? textureOperand(a, aBatch, K, M, Kp, Mp) : textureOperand(a, aBatch, M, K, M, Kp);
-  const bp = transposeB ? textureOperand(b, bBatch, N, K, N, Kp) : textureOperand(b, bBatch, K, N, Kp, Np);
+  // Stored A: [M, K], or [K, M] when transposed; B: [K, N], or [N, K]. Zero-padded to rows of whole texels
+  // and to Kp k's (a texel never straddles two rows; padded k's add 0; padded rows and columns of C are
+  // never stored): e.g. the 10 logits of a classifier.
+  const ap = transposeA ? padMatrix(a, aBatch, K, M, Kp, Mp) : padMatrix(a, aBatch, M, K, M, Kp);
+  const bp = transposeB ? padMatrix(b, bBatch, N, K, N, Kp) : padMatrix(b, bBatch, K, N, Kp, Np);
   const at = gpu.texture(ap.buffer, ap.size);
   const bt = gpu.texture(bp.buffer, bp.size);
   for (const [padded, x] of [[ap, a], [bp, b]]) if (padded !== x) padded.dispose();

@@ -215,36 +215,15 @@ for (const path of ["windowed", "texture8x16"] as const) {
   });
 }
 
-Deno.test("fusedMatMul, texture16x32 GEMM: both operand layouts, against the float64 reference", async () => {
+/**
+ * relu(op(A)·op(B) + bias) on the forced texture16x32 path, for each [transposeA, transposeB] layout, against
+ * the float64 reference exactly: small integers make every partial sum exact in float32.
+ */
+async function assertExactTextureGemm(M: number, K: number, N: number, layouts: [boolean, boolean][]) {
   gemmConfig.path = "texture16x32";
   try {
-    // [false, false] and [true, true] take each of the kernel's two ways to read A and B.
-    for (const [transposeA, transposeB] of [[false, false], [true, true]]) {
-      const [M, K, N] = [36, 20, 68], rng = new Random(M + (transposeA ? 1 : 0) + (transposeB ? 2 : 0));
-      const xs = [
-        fill(transposeA ? [K, M] : [M, K], ints, rng),
-        fill(transposeB ? [N, K] : [K, N], ints, rng),
-        fill([N], halves, rng),
-      ];
-      const p: Params = { transposeA, transposeB, activation: "relu", alpha: 0.2 };
-      const [a, b, bias] = xs.map((x) => wg.tensor(Float32Array.from(x.data), x.shape));
-      const got = wg.fusedMatMul({ a, b, bias, ...p });
-      // Small integers: every partial sum is exact in float32, so the result must be too.
-      assertEquals([...await got.data()], [...ref(xs, p).data]);
-      for (const t of [a, b, bias, got]) t.dispose();
-    }
-  } finally {
-    gemmConfig.path = "auto";
-  }
-});
-
-Deno.test("fusedMatMul, texture GEMM with K split into slices (few tiles, long K): exact, all layouts", async () => {
-  gemmConfig.path = "texture16x32";
-  try {
-    // 2 tiles of 16x32 and K = 203: 3 slices of 68 k's (K padded to 204), added up with bias and relu after.
-    const [M, K, N] = [17, 203, 10];
-    for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
-      const rng = new Random(K + (transposeA ? 1 : 0) + (transposeB ? 2 : 0));
+    for (const [transposeA, transposeB] of layouts) {
+      const rng = new Random(M + K + (transposeA ? 1 : 0) + (transposeB ? 2 : 0));
       const xs = [
         fill(transposeA ? [K, M] : [M, K], ints, rng),
         fill(transposeB ? [N, K] : [K, N], ints, rng),
@@ -263,4 +242,12 @@ Deno.test("fusedMatMul, texture GEMM with K split into slices (few tiles, long K
   } finally {
     gemmConfig.path = "auto";
   }
-});
+}
+
+// [false, false] and [true, true] take each of the kernel's two ways to read A and B.
+Deno.test("fusedMatMul, texture16x32 GEMM: both operand layouts, against the float64 reference", () =>
+  assertExactTextureGemm(36, 20, 68, [[false, false], [true, true]]));
+
+// 2 tiles of 16x32 and K = 203: 3 slices of 68 k's (K padded to 204), added up with bias and relu after.
+Deno.test("fusedMatMul, texture GEMM with K split into slices (few tiles, long K): exact, all layouts", () =>
+  assertExactTextureGemm(17, 203, 10, [[false, false], [true, false], [false, true], [true, true]]));

@@ -207,9 +207,9 @@ for (const s of Object.values(CONV_TESTS).flat()) {
   Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, () => checkOp(s));
 }
 
-// "auto" takes the texture kernels on llvmpipe wherever F is a multiple of 4; the other
-// implementations, forced, on the same cases and examples (each falls back where it cannot run).
-for (const algorithm of ["uniform", "texture"] as const) {
+// "auto" takes the texture kernels on llvmpipe wherever F is a multiple of 4 (large convs: the tuned winner);
+// each implementation, forced, on the same cases and examples (each falls back where it cannot run).
+for (const algorithm of ["uniform", "texture", "im2col"] as const) {
   const forced = { ...spec(`conv2d, ${algorithm} kernels`, ["linear", "relu"], ints, halves), numRuns: 12 };
   forced.examples = conv2dSpec.examples?.map((c) => ({
     ...c,

@@ -9,7 +9,7 @@
  * (2) The same steps with a submit after every dispatch, so each pass holds
  * one kernel: GPU ms per kernel variant, and the JS time of its dispatches.
  *
- * `deno run --allow-read=node_modules --allow-env bench/peers/profile_step.ts [steps] [mlp|cnn|both]`
+ * `deno run --allow-read=node_modules --allow-env bench/peers/profile_step.ts [steps] [mlp|cnn|both] [batch]`
  */
 import { ready, Runtime, runtime } from "../../src/gpu/runtime.ts";
 import { type Kernel, kernelKey } from "../../src/gpu/kernel.ts";
@@ -157,5 +157,6 @@ async function profile(model: PeerModel, batch: number) {
 }
 
 const which = Deno.args[1] ?? "both";
-if (which !== "cnn") await profile("mlp", 128);
-if (which !== "mlp") await profile("cnn", 128);
+const batch = Number(Deno.args[2] ?? 128);
+if (which !== "cnn") await profile("mlp", batch);
+if (which !== "mlp") await profile("cnn", batch);

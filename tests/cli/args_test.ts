@@ -45,7 +45,7 @@ Deno.test("defaults: mnist trains the Keras CNN; --model mlp the 784-128-10 MLP;
     limit: null,
   });
   const mlp = resolveOptions("mnist", { model: "mlp" });
-  assertEquals([mlp.epochs, mlp.lr, mlp.lrSchedule], [10, 0.004, "cosine"]);
+  assertEquals([mlp.epochs, mlp.batchSize, mlp.lr, mlp.lrSchedule], [10, 256, 0.006, "cosine"]);
   assertEquals(resolveOptions("and", {}).lrSchedule, "constant");
   assertEquals(resolveOptions("xor", {}).model, "mlp");
   for (const gate of ["and", "or", "nand"] as const) {
@@ -153,7 +153,7 @@ Deno.test("--help and -h list the datasets, every flag and the defaults", () => 
   ) assertStringIncludes(text, flag);
   assertStringIncludes(text, "cnn: 4 epochs, batch 128, adam lr 0.004 (cosine), validation 0.1");
   assertStringIncludes(text, "cnn: 12 epochs, batch 128, adam lr 0.002 (cosine), validation 0.1");
-  assertStringIncludes(text, "mlp: 10 epochs, batch 128, adam lr 0.004 (cosine), validation 0.1");
+  assertStringIncludes(text, "mlp: 10 epochs, batch 256, adam lr 0.006 (cosine), validation 0.1");
 });
 
 Deno.test("--lr-schedule cosine: lr at the first step, half of it halfway, near 0 at the last; constant stays", () => {

@@ -8,6 +8,7 @@ import { variableGrads } from "../src/autograd/gradients.ts";
 import { tune } from "../src/gpu/autotune.ts";
 import { randomUniform, tensor, variable, zeros } from "../src/ops/creation.ts";
 import { fusedConv2d } from "../src/ops/conv.ts";
+import { fusedConv2dMaxPool } from "../src/ops/conv_pool.ts";
 import { dropout } from "../src/ops/dropout.ts";
 import { softmaxCrossEntropy } from "../src/ops/losses.ts";
 import { fusedMatMul } from "../src/ops/matmul.ts";
@@ -57,8 +58,15 @@ export function build(
   return {
     params,
     loss: (x, y) => {
-      const h1 = fusedConv2d({ x, filter: w1, strides: 1, pad: "valid", bias: b1, activation: "relu" });
-      const p1 = maxPool(h1, 2, 2, "valid");
+      const p1 = fusedConv2dMaxPool({
+        x,
+        filter: w1,
+        strides: 1,
+        pad: "valid",
+        bias: b1,
+        activation: "relu",
+        poolSize: 2,
+      });
       const h2 = fusedConv2d({ x: p1, filter: w2, strides: 1, pad: "valid", bias: b2, activation: "relu" });
       const p2 = maxPool(h2, 2, 2, "valid");
       const flat = dropout(reshape(p2, [batch, 5 * 5 * 64]), 0.5);

@@ -16,6 +16,13 @@ fn texel(t: texture_2d<f32>, i: u32) -> vec4<f32> {
 }
 `;
 
+/** WGSL: `scalarAt(t, i)`, float i of a tensor copied into a texture (needs TEXEL). */
+export const SCALAR_AT = /* wgsl */ `
+fn scalarAt(t: texture_2d<f32>, i: u32) -> f32 {
+  return texel(t, i >> 2u)[i & 3u];
+}
+`;
+
 /** Threads per workgroup of the 1-D (elementwise) kernels. */
 export const WG_1D = 64;
 

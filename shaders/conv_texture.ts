@@ -21,6 +21,7 @@
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { WINDOW_UNIFORMS } from "./conv.ts";
+import { SCALAR_AT } from "./_wgsl.ts";
 import {
   activationGradFunction,
   EPILOGUE_UNIFORMS,
@@ -231,12 +232,7 @@ function filterGradBody({ tm, tn, inside, scalarC, gradOf }: ConvTextureVariant)
 /** WGSL helpers of the variants: a float of x (scalarC), the fused activation's derivative (gradOf). */
 function helpers({ scalarC, gradOf }: ConvTextureVariant): string {
   return [
-    scalarC
-      ? `
-fn scalarAt(t: texture_2d<f32>, i: u32) -> f32 {
-  return texel(t, i >> 2u)[i & 3u];
-}`
-      : "",
+    scalarC ? SCALAR_AT : "",
     gradOf ? activationGradFunction(gradOf) : "",
   ].join("\n");
 }

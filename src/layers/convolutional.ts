@@ -6,6 +6,7 @@
 import { ShapeError } from "../errors.ts";
 import type { Initializer, InitializerIdentifier } from "../initializers.ts";
 import { fusedConv2d } from "../ops/conv.ts";
+import { convPoolConfig, fusedConv2dMaxPool } from "../ops/conv_pool.ts";
 import type { Tensor, Variable } from "../tensor.ts";
 import {
   type ActivationIdentifier,
@@ -14,6 +15,7 @@ import {
   fusedActivation,
 } from "./activations.ts";
 import type { HasActivation } from "./core.ts";
+import type { MaxPooling2D } from "./pooling.ts";
 import {
   type CallArgs,
   formatSymbolicShape,
@@ -159,6 +161,29 @@ export class Conv2D extends Layer implements HasActivation {
       activation: fused ?? "linear",
     });
     return fused === undefined ? applyActivation(act, y) : y;
+  }
+
+  /**
+   * @internal This layer and the max pool after it as one op (Sequential's forward pass): for a first
+   * layer, one kernel each way that never stores the conv's output (src/ops/conv_pool.ts); null
+   * where the activation is not linear or relu (the two layers then run one after the other).
+   */
+  applyWithPool(x: Tensor, pool: MaxPooling2D, { skipActivation = false }: CallArgs): Tensor | null {
+    const act = fusedActivation(skipActivation ? "linear" : this.activation);
+    if ((act !== "linear" && act !== "relu") || !convPoolConfig.fuse) return null;
+    this.prepare(x.shape);
+    pool.prepare(this.computeOutputShape([...x.shape]) as number[]);
+    return fusedConv2dMaxPool({
+      x,
+      filter: this.kernel!,
+      bias: this.bias ?? undefined,
+      strides: this.strides,
+      pad: this.padding,
+      activation: act,
+      poolSize: pool.poolSize,
+      poolStrides: pool.strides,
+      poolPad: pool.padding,
+    });
   }
 
   /** The options particular to this layer, Keras's keys. */

@@ -134,16 +134,21 @@ export abstract class Layer {
 
   /** Builds the layer for x's shape if needed, checks x fits, and runs the forward computation. */
   apply(x: Tensor, args: CallArgs = {}): Tensor {
-    if (!this.built) this.build(x.shape);
+    this.prepare(x.shape);
+    return this.call(x, args);
+  }
+
+  /** @internal Builds the layer for inputs of `shape` if needed and checks such inputs fit it. */
+  prepare(shape: readonly number[]): void {
+    if (!this.built) this.build(shape);
     const want = this.inputShape!;
-    const fits = x.rank === want.length && want.every((d, i) => d === null || d === x.shape[i]);
+    const fits = shape.length === want.length && want.every((d, i) => d === null || d === shape[i]);
     if (!fits) {
       throw new ShapeError(
         `layer '${this.name}' (${this.className}) expects inputs of shape ${formatSymbolicShape(want)}, ` +
-          `got [${x.shape.join(",")}]`,
+          `got [${shape.join(",")}]`,
       );
     }
-    return this.call(x, args);
   }
 
   /**

@@ -5,7 +5,9 @@
  */
 import { ShapeError } from "../errors.ts";
 import { runtime } from "../gpu/runtime.ts";
+import { Conv2D } from "../layers/convolutional.ts";
 import { Layer, type LayerConfig, type SymbolicShape, uniqueLayerName } from "../layers/layer.ts";
+import { MaxPooling2D } from "../layers/pooling.ts";
 import { mul } from "../ops/elementwise.ts";
 import { cast } from "../ops/transform.ts";
 import type { Optimizer } from "../optimizers/optimizer.ts";
@@ -265,10 +267,18 @@ export class Sequential {
    */
   forward(x: Tensor, training: boolean, skipLastActivation = false, step?: number): Tensor {
     const last = this.layers.length - 1;
-    return this.layers.reduce(
-      (y, layer, i) => layer.apply(y, { training, step, skipActivation: skipLastActivation && i === last }),
-      x,
-    );
+    let y = x;
+    for (let i = 0; i <= last; i++) {
+      const layer = this.layers[i], next = this.layers[i + 1];
+      const args = { training, step, skipActivation: skipLastActivation && i === last };
+      // A conv layer and the max pool after it run as one op (src/ops/conv_pool.ts) where they can.
+      const pooled = layer instanceof Conv2D && next instanceof MaxPooling2D
+        ? layer.applyWithPool(y, next, args)
+        : null;
+      if (pooled) i++;
+      y = pooled ?? layer.apply(y, args);
+    }
+    return y;
   }
 
   /** Runs the layers on x (dropout active only with `training: true`), as tfjs's `model.apply`. */

@@ -24,8 +24,11 @@ import {
 import type { FusedActivation } from "../../shaders/matmul.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { runtime } from "../gpu/runtime.ts";
-import type { Shape } from "../shape.ts";
+import { ShapeError } from "../errors.ts";
+import { formatShape, type Shape } from "../shape.ts";
 import { empty, type Tensor } from "../tensor.ts";
+import type { FusedConv2DConfig } from "./conv.ts";
+import { asTensor, checkDType } from "./_util.ts";
 import {
   alignOf,
   bandsPay,
@@ -36,7 +39,7 @@ import {
   windowAt,
   windowed,
 } from "./_uniform_window.ts";
-import { type Window2D, windowsInside, windowUniforms } from "./_window.ts";
+import { checkRank4, type Window2D, window2D, windowsInside, windowUniforms } from "./_window.ts";
 import { fusedMatMul, matMul } from "./matmul.ts";
 import { padMatrix } from "./_pad.ts";
 import { sum } from "./reduce.ts";
@@ -541,4 +544,34 @@ export function textureConvFilterGrad(x: Tensor, dz: Tensor, g: Window2D, shape:
   const dBias = empty([F]);
   runtime().copy(total.buffer, (M - 4) * F * 4, dBias.buffer, 0, F * 4);
   return { dW: total.view(shape), dBias };
+}
+
+/** A conv's operands checked (errors name both shapes) and its window geometry. */
+export function checkConv(config: FusedConv2DConfig) {
+  const { strides, pad, activation = "linear" } = config;
+  const alpha = config.alpha ?? (activation === "elu" ? 1 : 0.2);
+  const x = asTensor(config.x);
+  const filter = asTensor(config.filter);
+  checkDType("conv2d", "x", x);
+  checkDType("conv2d", "filter", filter);
+  checkRank4("conv2d", "x", x.shape);
+  checkRank4("conv2d", "filter (HWIO)", filter.shape);
+  const [KH, KW, C, F] = filter.shape;
+  if (C !== x.shape[3]) {
+    throw new ShapeError(
+      `conv2d: channel mismatch: x ${formatShape(x.shape)} (NHWC) has ${x.shape[3]} channels, ` +
+        `the filter ${formatShape(filter.shape)} (HWIO) expects ${C}`,
+    );
+  }
+  const g = window2D("conv2d", x.shape, [KH, KW], strides, pad);
+  const bias = config.bias === undefined ? undefined : asTensor(config.bias);
+  if (bias !== undefined) {
+    checkDType("conv2d", "bias", bias);
+    if (bias.rank !== 1 || bias.shape[0] !== F) {
+      throw new ShapeError(
+        `conv2d: bias must have shape [${F}] (one per filter), got ${formatShape(bias.shape)}`,
+      );
+    }
+  }
+  return { x, filter, bias, g, activation, alpha };
 }

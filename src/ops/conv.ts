@@ -11,12 +11,11 @@ import { valueAndGrads } from "../autograd/gradients.ts";
 import { isWatched, record, withTape } from "../autograd/tape.ts";
 import { tunedChoice } from "../gpu/autotune.ts";
 import { runtime } from "../gpu/runtime.ts";
-import { ShapeError } from "../errors.ts";
-import { formatShape, type Shape } from "../shape.ts";
+import type { Shape } from "../shape.ts";
 import { type Tensor, tidy } from "../tensor.ts";
-import { asTensor, checkDType } from "./_util.ts";
 import { randomNormal, zeros } from "./creation.ts";
 import {
+  checkConv,
   convConfig,
   gemmPlan,
   im2colFilterGrad,
@@ -30,7 +29,7 @@ import {
   textureConvInputGrad,
   windowedActivationGrad,
 } from "./_conv_impl.ts";
-import { checkRank4, type Padding, type Window2D, window2D } from "./_window.ts";
+import type { Padding, Window2D } from "./_window.ts";
 import { activationGradFromOutput } from "./elementwise.ts";
 import { sum } from "./reduce.ts";
 
@@ -109,31 +108,8 @@ export function conv2d(
  * ```
  */
 export function fusedConv2d(config: FusedConv2DConfig): Tensor {
-  const { strides, pad, activation = "linear" } = config;
-  const alpha = config.alpha ?? (activation === "elu" ? 1 : 0.2);
-  const x = asTensor(config.x);
-  const filter = asTensor(config.filter);
-  checkDType("conv2d", "x", x);
-  checkDType("conv2d", "filter", filter);
-  checkRank4("conv2d", "x", x.shape);
-  checkRank4("conv2d", "filter (HWIO)", filter.shape);
+  const { x, filter, bias, g, activation, alpha } = checkConv(config);
   const [KH, KW, C, F] = filter.shape;
-  if (C !== x.shape[3]) {
-    throw new ShapeError(
-      `conv2d: channel mismatch: x ${formatShape(x.shape)} (NHWC) has ${x.shape[3]} channels, ` +
-        `the filter ${formatShape(filter.shape)} (HWIO) expects ${C}`,
-    );
-  }
-  const g = window2D("conv2d", x.shape, [KH, KW], strides, pad);
-  const bias = config.bias === undefined ? undefined : asTensor(config.bias);
-  if (bias !== undefined) {
-    checkDType("conv2d", "bias", bias);
-    if (bias.rank !== 1 || bias.shape[0] !== F) {
-      throw new ShapeError(
-        `conv2d: bias must have shape [${F}] (one per filter), got ${formatShape(bias.shape)}`,
-      );
-    }
-  }
   const M = g.N * g.OH * g.OW;
   // Decided now: nothing differentiates x later if the tape does not watch it (the first layer's image).
   const needDx = isWatched(x);

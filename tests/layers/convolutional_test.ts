@@ -5,6 +5,9 @@
  */
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import * as wg from "../models/_api.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
+import { convPoolConfig } from "../../src/ops/conv_pool.ts";
+import { Random } from "../_helpers/arbitrary.ts";
 
 type Pad = "valid" | "same";
 
@@ -181,4 +184,60 @@ Deno.test("a tiny CNN (conv - pool - flatten - dense softmax) trains: the loss f
   assert(loss.at(-1)! < 0.5 * loss[0], `loss ${loss[0]} → ${loss.at(-1)}`);
   assertEquals(history.history.accuracy.at(-1), 1);
   model.dispose();
+});
+
+Deno.test("a conv layer and the max pool after it run as one op in a model: the same training as layer by layer", async () => {
+  const rng = new Random(3);
+  const n = 12;
+  const data = Float32Array.from({ length: n * 9 * 8 * 3 }, () => rng.next());
+  const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+  const kernels: string[] = [];
+  const run = async (fuse: boolean) => {
+    convPoolConfig.fuse = fuse;
+    const seed = (s: number) => wg.initializers.glorotUniform({ seed: s });
+    const model = wg.sequential({
+      layers: [
+        wg.layers.conv2d({
+          filters: 8,
+          kernelSize: 3,
+          activation: "relu",
+          inputShape: [9, 8, 3],
+          kernelInitializer: seed(1),
+        }),
+        wg.layers.maxPooling2d({ poolSize: 2 }),
+        wg.layers.flatten(),
+        wg.layers.dense({ units: 3, activation: "softmax", kernelInitializer: seed(2) }),
+      ],
+    });
+    model.compile({ optimizer: wg.train.adam(0.01), loss: "sparseCategoricalCrossentropy" });
+    const rt = runtime(), dispatch = rt.dispatch;
+    rt.dispatch = function (this: typeof rt, ...args: Parameters<typeof rt.dispatch>) {
+      if (fuse) kernels.push(args[0].name);
+      return dispatch.apply(this, args);
+    } as typeof rt.dispatch;
+    try {
+      await model.fit({ data, shape: [n, 9, 8, 3] }, { data: labels, shape: [n] }, {
+        epochs: 3,
+        batchSize: 4,
+        verbose: 0,
+        seed: 1,
+      });
+    } finally {
+      rt.dispatch = dispatch;
+      convPoolConfig.fuse = true;
+    }
+    const weights = await Promise.all(model.weights.map((w) => w.data()));
+    const predicted = model.predict({ data, shape: [n, 9, 8, 3] });
+    const probabilities = await predicted.data();
+    predicted.dispose();
+    model.dispose();
+    return [...weights, probabilities];
+  };
+  const fused = await run(true), twoOps = await run(false);
+  assert(kernels.includes("conv_pool") && kernels.includes("conv_pool_filter_grad"), `ran ${kernels}`);
+  assert(!kernels.includes("pool_grad"), "the pool's own backward ran");
+  // 9 Adam steps from the same start: the two differ only in the order of float32 sums.
+  fused.forEach((values, i) =>
+    values.forEach((v, j) => assertAlmostEquals(v, twoOps[i][j], 1e-4, `array ${i}[${j}]`))
+  );
 });

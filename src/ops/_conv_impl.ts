@@ -269,29 +269,27 @@ export function implicitFilterGrad(
 }
 
 /**
- * dz = act'(y)·dy [M, F] read through uniform windows (one dispatch per 64 KiB);
- * null unless M·F % 4 == 0 and the adapter is one where that pays (bandsPay).
+ * dz = act'(y)·dy [M, F] from texture copies, in one dispatch; null unless
+ * M·F % 4 == 0, the adapter is one where that pays (bandsPay) and dy fits the
+ * texture pool.
  */
-export function windowedActivationGrad(
+export function textureActivationGrad(
   activation: Exclude<FusedActivation, "linear">,
   y: Tensor,
   dy: Tensor,
   alpha: number,
 ): Tensor | null {
-  if (dy.size % 4 !== 0 || dy.size === 0 || !bandsPay()) return null;
-  const windows = Math.ceil(dy.size / WINDOW_FLOATS);
-  const [dys, ys] = [windowed(dy, windows, WINDOW_FLOATS), windowed(y, windows, WINDOW_FLOATS)];
-  const dz = emptyWindowed(dy.shape);
-  for (let k = 0; k < windows; k++) {
-    runtime().dispatch(
-      activationGradKernel,
-      { activation },
-      [windowAt(dys, k * WINDOW_FLOATS), windowAt(ys, k * WINDOW_FLOATS), dz.buffer],
-      { first: k * (WINDOW_FLOATS / 4), total: dy.size / 4, alpha },
-      [WINDOW_FLOATS / 4 / 64],
-    );
-  }
-  for (const t of [dys, ys]) if (t !== dy && t !== y) t.dispose();
+  const gpu = runtime();
+  if (dy.size % 4 !== 0 || dy.size === 0 || !bandsPay() || dy.size > gpu.textures.maxFloats) return null;
+  const dz = emptyWindowed(dy.shape); // often read through uniform windows next
+  const total = dy.size / 4;
+  gpu.dispatch(
+    activationGradKernel,
+    { activation },
+    [gpu.texture(dy.buffer, dy.size), gpu.texture(y.buffer, y.size), dz.buffer],
+    { total, alpha },
+    grid1D(total),
+  );
   return dz;
 }
 

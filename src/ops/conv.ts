@@ -23,11 +23,11 @@ import {
   im2colInputGrad,
   implicitFilterGrad,
   implicitGemm,
+  textureActivationGrad,
   textureConvFilterGrad,
   textureConvFits,
   textureConvForward,
   textureConvInputGrad,
-  windowedActivationGrad,
 } from "./_conv_impl.ts";
 import type { Padding, Window2D } from "./_window.ts";
 import { activationGradFromOutput } from "./elementwise.ts";
@@ -159,14 +159,14 @@ export function fusedConv2d(config: FusedConv2DConfig): Tensor {
   }, [x, filter, y]);
 }
 
-/** dz = act'(y)·dy [M, F]: through uniform windows where that pays, else in one storage pass. */
+/** dz = act'(y)·dy [M, F]: from texture copies where that pays, else in one storage pass. */
 function activationGrad(
   act: Exclude<FusedActivation, "linear">,
   y: Tensor,
   dy: Tensor,
   alpha: number,
 ): Tensor {
-  return windowedActivationGrad(act, y, dy, alpha) ?? activationGradFromOutput(act, y, dy, alpha);
+  return textureActivationGrad(act, y, dy, alpha) ?? activationGradFromOutput(act, y, dy, alpha);
 }
 
 /** Forward + backward work from which a conv is autotuned; below it, one dispatch's fixed cost dominates. */

@@ -2,17 +2,16 @@
  * The training workloads the benches share: the 784-128-10 MLP and the Keras
  * MNIST CNN (conv32 3x3 relu - maxPool 2 - conv64 3x3 relu - maxPool 2 -
  * flatten - dropout 0.5 - dense10, softmax cross-entropy), on a random batch,
- * trained with Adam (lr 0.001).
+ * trained with Adam (lr 0.001). Each conv layer and its pool run as one op,
+ * as a Sequential model runs them (src/ops/conv_pool.ts).
  */
 import { variableGrads } from "../src/autograd/gradients.ts";
 import { tune } from "../src/gpu/autotune.ts";
 import { randomUniform, tensor, variable, zeros } from "../src/ops/creation.ts";
-import { fusedConv2d } from "../src/ops/conv.ts";
 import { fusedConv2dMaxPool } from "../src/ops/conv_pool.ts";
 import { dropout } from "../src/ops/dropout.ts";
 import { softmaxCrossEntropy } from "../src/ops/losses.ts";
 import { fusedMatMul } from "../src/ops/matmul.ts";
-import { maxPool } from "../src/ops/pool.ts";
 import { oneHot, reshape } from "../src/ops/transform.ts";
 import { adam } from "../src/optimizers/train.ts";
 import { Random } from "../src/random.ts";
@@ -67,8 +66,15 @@ export function build(
         activation: "relu",
         poolSize: 2,
       });
-      const h2 = fusedConv2d({ x: p1, filter: w2, strides: 1, pad: "valid", bias: b2, activation: "relu" });
-      const p2 = maxPool(h2, 2, 2, "valid");
+      const p2 = fusedConv2dMaxPool({
+        x: p1,
+        filter: w2,
+        strides: 1,
+        pad: "valid",
+        bias: b2,
+        activation: "relu",
+        poolSize: 2,
+      });
       const flat = dropout(reshape(p2, [batch, 5 * 5 * 64]), 0.5);
       return softmaxCrossEntropy(y, fusedMatMul({ a: flat, b: w3, bias: b3 }));
     },

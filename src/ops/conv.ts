@@ -11,6 +11,7 @@ import { valueAndGrads } from "../autograd/gradients.ts";
 import { isWatched, record, withTape } from "../autograd/tape.ts";
 import { tunedChoice } from "../gpu/autotune.ts";
 import { runtime } from "../gpu/runtime.ts";
+import { ShapeError } from "../errors.ts";
 import type { Shape } from "../shape.ts";
 import { type Tensor, tidy } from "../tensor.ts";
 import { randomNormal, zeros } from "./creation.ts";
@@ -92,7 +93,10 @@ export function conv2d(
  * when a gradient is asked for (dx is skipped when nothing differentiates x).
  *
  * @param config See FusedConv2DConfig.
- * @returns [N, OH, OW, F].
+ * @param outputSize Compute only the first [rows, columns] of each output
+ *   image (what a "valid" max pool after the layer reads; fusedConv2dMaxPool
+ *   passes it); by default all of them.
+ * @returns [N, OH, OW, F] ([N, rows, columns, F] with `outputSize`).
  * @example
  * ```ts
  * import { ready } from "../gpu/runtime.ts";
@@ -107,13 +111,21 @@ export function conv2d(
  * assertEquals([...await y.data()], [1, 15, 0, 0, 3, 35, 0, 0]);
  * ```
  */
-export function fusedConv2d(config: FusedConv2DConfig): Tensor {
-  const { x, filter, bias, g, activation, alpha } = checkConv(config);
+export function fusedConv2d(config: FusedConv2DConfig, outputSize?: readonly [number, number]): Tensor {
+  const { x, filter, bias, g: full, activation, alpha } = checkConv(config);
+  const [OH, OW] = outputSize ?? [full.OH, full.OW];
+  if (!(OH >= 1 && OH <= full.OH && OW >= 1 && OW <= full.OW)) {
+    throw new ShapeError(
+      `conv2d: outputSize [${OH},${OW}] must lie within the output [${full.OH},${full.OW}]`,
+    );
+  }
+  // The kernels take the output's size from the geometry and read x by its own: a smaller OH, OW crops.
+  const g = { ...full, OH, OW };
   const [KH, KW, C, F] = filter.shape;
   const M = g.N * g.OH * g.OW;
   // Decided now: nothing differentiates x later if the tape does not watch it (the first layer's image).
   const needDx = isWatched(x);
-  const texture = useTextureConv(config, x, filter.shape, g, needDx);
+  const texture = useTextureConv(config, x, filter.shape, g, needDx, outputSize);
   const plan = gemmPlan(KH * KW, C, F);
   const y = withTape(
     null,
@@ -186,6 +198,7 @@ function useTextureConv(
   filterShape: Shape,
   g: Window2D,
   needDx: boolean,
+  outputSize?: readonly [number, number],
 ): boolean {
   if (!textureConvFits(x, filterShape, g)) return false;
   if (convConfig.algorithm !== "auto") return convConfig.algorithm === "texture";
@@ -194,7 +207,7 @@ function useTextureConv(
   const flops = 6 * g.N * g.OH * g.OW * KH * KW * C * F;
   if (flops < TUNED_MIN_FLOPS) return fallback === "texture";
   const key = `conv/${2 ** Math.ceil(Math.log2(g.N))}x${g.H}x${g.W}x${C}/${KH}x${KW}x${F}/` +
-    `${g.SH}x${g.SW}/${g.padT}x${g.padL}${needDx ? "" : "/no-dx"}`;
+    `${g.SH}x${g.SW}/${g.padT}x${g.padL}${needDx ? "" : "/no-dx"}${outputSize ? `/out${g.OH}x${g.OW}` : ""}`;
   return tunedChoice(key, fallback, () => ({
     candidates: ["texture", "uniform"],
     reps: Math.max(1, Math.min(20, Math.round(1e9 / flops))),
@@ -202,7 +215,7 @@ function useTextureConv(
       const xs = randomNormal(x.shape, 0, 1, 1), filter = randomNormal(filterShape, 0, 1, 2);
       const dy = randomNormal([g.N, g.OH, g.OW, F], 0, 1, 3);
       const trial = (xs: Tensor, filter: Tensor) =>
-        fusedConv2d({ ...config, x: xs, filter, bias: undefined });
+        fusedConv2d({ ...config, x: xs, filter, bias: undefined }, outputSize);
       return {
         run: (algorithm) => {
           convConfig.algorithm = algorithm as typeof convConfig.algorithm;

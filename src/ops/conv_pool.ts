@@ -40,6 +40,8 @@ const MAX_POOL_POSITIONS = 16;
  * inference), the activation is linear or relu, F % 4 == 0, KH·KW·C ≤ 32 and
  * the pool's windows tile the conv's output: the conv's output, 4x the
  * pooled one for 2x2 windows, is then never stored, nor the pool's gradient.
+ * Otherwise the two ops, the conv computing only the rows and columns a
+ * "valid" pool reads (10x10 of 11x11 for the MNIST CNN's second layer).
  *
  * @param config The conv's options (see FusedConv2DConfig) and the pool's.
  * @returns [N, POH, POW, F].
@@ -73,7 +75,12 @@ export function fusedConv2dMaxPool(config: FusedConv2DMaxPoolConfig): Tensor {
     F % 4 === 0 &&
     KH * KW * C <= MAX_TAPS && pool.KH * pool.KW <= MAX_POOL_POSITIONS && windowsTile(pool) &&
     pool.N * pool.OH * pool.OW > 0 && fitsTextures([x.size, filter.size, pool.N * pool.OH * pool.OW * F]);
-  if (!fused) return maxPool(fusedConv2d(config), poolSize, poolStrides, poolPad);
+  if (!fused) {
+    // A "valid" pool may leave the conv's last rows or columns unread (11 → 5 for 2x2): they are not computed.
+    const used = [(pool.OH - 1) * pool.SH + pool.KH, (pool.OW - 1) * pool.SW + pool.KW] as const;
+    const crop = poolPad === "valid" && (used[0] < g.OH || used[1] < g.OW) ? used : undefined;
+    return maxPool(fusedConv2d(config, crop), poolSize, poolStrides, poolPad);
+  }
 
   const gpu = runtime();
   const shape: ConvPoolShape = {

@@ -5,6 +5,9 @@
  * the float64 reference maxPool(act(conv2d)), gradients vs its central
  * differences. Plus ties (a constant image: every window position ties, the
  * first wins, as maxPool), large values, and a check that the fused kernels ran.
+ * Where they cannot run, the two ops compute only the conv outputs a "valid"
+ * pool reads: cases leave up to one row and column unread, under each conv
+ * implementation.
  * Legend: x [N,H,W,C], filter [KH,KW,C,F], y [N,POH,POW,F].
  *
  * Tolerances: each conv output is within (K + 1)·U·Σ|x·w| (K = KH·KW·C) of
@@ -19,6 +22,7 @@ import fc from "fast-check";
 import { assertEquals } from "@std/assert";
 import { valueAndGrads } from "../../src/autograd/gradients.ts";
 import { runtime } from "../../src/gpu/runtime.ts";
+import { convConfig } from "../../src/ops/_conv_impl.ts";
 import { tensor } from "../../src/ops/creation.ts";
 import * as convPoolOps from "../../src/ops/conv_pool.ts";
 import { fusedConv2d } from "../../src/ops/conv.ts";
@@ -190,6 +194,19 @@ const CONV_POOL_TESTS: Record<Exclude<keyof typeof convPoolOps, "convPoolConfig"
 
 for (const s of Object.values(CONV_POOL_TESTS).flat()) {
   Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, () => checkOp(s));
+}
+
+// The two ops crop the conv to the rows and columns a "valid" pool reads: each conv implementation, forced.
+for (const algorithm of ["uniform", "texture", "im2col"] as const) {
+  const forced = { ...spec(`fusedConv2dMaxPool, two ops, ${algorithm} conv`, true, [0, 1, 2]), numRuns: 8 };
+  Deno.test(`${forced.name}: forward = float64 reference, gradients = central differences`, async () => {
+    convConfig.algorithm = algorithm;
+    try {
+      await checkOp(forced);
+    } finally {
+      convConfig.algorithm = "auto";
+    }
+  });
 }
 
 /** Kernels dispatched while `f` runs, by name. */

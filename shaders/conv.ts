@@ -38,6 +38,28 @@ export const WINDOW_UNIFORMS = [
  */
 export const WINDOW_FLOATS = 16384;
 
+/**
+ * WGSL for walking the pixels (n, oh, ow) of [N, OH, OW] from flat index `first` without a division per
+ * pixel: `start` declares the three counters at `first`, `next` steps them to the following pixel.
+ * [n, oh, ow] and [OH, OW] name the counters and the bounds (e.g. params.OH).
+ */
+export function pixelWalk(first: string, [n, oh, ow]: readonly string[], [OH, OW]: readonly string[]) {
+  return {
+    start: `var ${ow} = ${first} % ${OW};
+  var ${oh} = (${first} / ${OW}) % ${OH};
+  var ${n} = ${first} / (${OW} * ${OH});`,
+    next: `${ow} += 1u;
+    if (${ow} == ${OW}) {
+      ${ow} = 0u;
+      ${oh} += 1u;
+      if (${oh} == ${OH}) {
+        ${oh} = 0u;
+        ${n} += 1u;
+      }
+    }`,
+  };
+}
+
 /** `vec`: each invocation handles 4 consecutive channels (requires C % 4 == 0). */
 export interface ConvVariant {
   vec: boolean;

@@ -16,7 +16,7 @@
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { activationGradFunction, type FusedActivation } from "./matmul.ts";
-import { WINDOW_FLOATS, WINDOW_UNIFORMS } from "./conv.ts";
+import { pixelWalk, WINDOW_FLOATS, WINDOW_UNIFORMS } from "./conv.ts";
 import { LINEAR_INDEX, TEXEL, WG_1D } from "./_wgsl.ts";
 
 /** Invocations per workgroup: one llvmpipe SIMD group. */
@@ -40,6 +40,7 @@ const range = (n: number) => [...Array(n).keys()];
 
 /** WGSL: the rows of window `b` this invocation sums: dz row once, then TK × TC × F multiply-adds. */
 function windowLoop(v: FilterGradVariant, b: number): string {
+  const walk = pixelWalk("r0", ["n", "oh", "ow"], ["params.OH", "params.OW"]);
   const lines: string[] = [];
   for (const j of range(v.fc)) {
     const at = `(r - lo) * ${v.fc}u + ${j}u`;
@@ -76,13 +77,10 @@ function windowLoop(v: FilterGradVariant, b: number): string {
     let r0 = min(lo + s * share, hi);
     let r1 = min(r0 + share, hi);
     // (n, oh, ow) of r0, then carried along: no division per row
-    var ow = r0 % params.OW;
-    var oh = (r0 / params.OW) % params.OH;
-    var n = r0 / (params.OW * params.OH);
+    ${walk.start}
     for (var r = r0; r < r1; r++) {
       ${lines.join("\n      ")}
-      ow++;
-      if (ow == params.OW) { ow = 0u; oh++; if (oh == params.OH) { oh = 0u; n++; } }
+      ${walk.next}
     }
   }`;
 }

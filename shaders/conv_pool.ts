@@ -25,7 +25,7 @@
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { LINEAR_INDEX, SCALAR_AT, TEXEL, WG_1D } from "./_wgsl.ts";
-import { WINDOW_UNIFORMS } from "./conv.ts";
+import { pixelWalk, WINDOW_UNIFORMS } from "./conv.ts";
 import { activateFunction, activationGradFunction } from "./matmul.ts";
 
 /**
@@ -184,6 +184,7 @@ export const convPoolFilterGradKernel: Kernel<ConvPoolShape> = {
       );
       return `acc_${k} = fma(vec4<f32>(${xs.join(", ")}), g, acc_${k});`;
     });
+    const walk = pixelWalk("r0", ["n", "poh", "px"], ["params.POH", "params.POW"]);
     const stores = [...taps, taps.length].map((k) =>
       `partial[base + ${k * v.f4}u] = ${k === taps.length ? "accBias" : `acc_${k}`};`
     );
@@ -204,9 +205,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   ${taps.map((k) => `var acc_${k} = vec4<f32>(0.0);`).join(" ")}
   var accBias = vec4<f32>(0.0);
   // (n, poh, px) of r0, then carried along: no division per row
-  var px = r0 % params.POW;
-  var poh = (r0 / params.POW) % params.POH;
-  var n = r0 / (params.POW * params.POH);
+  ${walk.start}
   for (var r = r0; r < r1; r++) {
     let o = r * ${v.f4}u + fg;
     ${
@@ -221,15 +220,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     ${patch(v)}
     accBias += g;
     ${fmas.join("\n    ")}
-    px += 1u;
-    if (px == params.POW) {
-      px = 0u;
-      poh += 1u;
-      if (poh == params.POH) {
-        poh = 0u;
-        n += 1u;
-      }
-    }
+    ${walk.next}
   }
   let base = s * ${(taps.length + 1) * v.f4}u + fg;
   ${stores.join("\n  ")}

@@ -20,7 +20,7 @@
  * Pixels outside the image (padding, or a position no output reaches) contribute 0.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
-import { WINDOW_UNIFORMS } from "./conv.ts";
+import { pixelWalk, WINDOW_UNIFORMS } from "./conv.ts";
 import { SCALAR_AT } from "./_wgsl.ts";
 import {
   activationGradFunction,
@@ -193,6 +193,7 @@ function filterGradBody({ tm, tn, inside, scalarC, gradOf }: ConvTextureVariant)
     const at = `m * f4 + col / 4u + ${c}u`;
     return gradOf ? `activationGrad4(texel(wt, ${at}), texel(yt, ${at}))` : `texel(wt, ${at})`;
   };
+  const walk = pixelWalk("m0", ["n", "oh", "ow"], ["params.OH", "params.OW"]);
   const step = [
     ...(inside ? [`let corner = ((n * params.H + oh * params.SH) * params.W + ow * params.SW) * cs;`] : []),
     ...units.map((u) =>
@@ -212,20 +213,10 @@ function filterGradBody({ tm, tn, inside, scalarC, gradOf }: ConvTextureVariant)
   let f4 = params.F / 4u;${perUnit}
   let m0 = batch * params.sliceRows;
   let m1 = min(m0 + params.sliceRows, params.rows);
-  var ow = m0 % params.OW;
-  var oh = (m0 / params.OW) % params.OH;
-  var n = m0 / (params.OW * params.OH);
+  ${walk.start}
   for (var m = m0; m < m1; m++) {
     ${step.join("\n    ")}
-    ow += 1u;
-    if (ow == params.OW) {
-      ow = 0u;
-      oh += 1u;
-      if (oh == params.OH) {
-        oh = 0u;
-        n += 1u;
-      }
-    }
+    ${walk.next}
   }`;
 }
 

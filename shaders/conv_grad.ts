@@ -17,7 +17,6 @@
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { activationGradFunction, type FusedActivation } from "./matmul.ts";
 import { pixelWalk, WINDOW_FLOATS, WINDOW_UNIFORMS } from "./conv.ts";
-import { LINEAR_INDEX, TEXEL, WG_1D } from "./_wgsl.ts";
 
 /** Invocations per workgroup: one llvmpipe SIMD group. */
 export const FILTER_GRAD_WG = 8;
@@ -153,31 +152,4 @@ ${range(v.ubos).map((b) => windowLoop(v, b)).join("\n")}
     }
 }`;
   },
-};
-
-/**
- * dz = act'(y)·dy, a vec4 per invocation, dy and y read from texture copies:
- * the activation gradient of a fused conv layer on llvmpipe, where a texel
- * costs about what a uniform load does (one dispatch; the uniform-window
- * version it replaced took ~60 on the MNIST CNN's conv2, ~4 ms of JavaScript
- * per step).
- */
-export const activationGradKernel: Kernel<{ activation: Exclude<FusedActivation, "linear"> }> = {
-  name: "conv_activation_grad",
-  uniforms: [["total", "u32"], ["alpha", "f32"]],
-  bindings: () => [
-    { name: "dyt", type: "", access: "texture" },
-    { name: "yt", type: "", access: "texture" },
-    { name: "dz", type: "vec4<f32>", access: "read_write" },
-  ],
-  source: ({ activation }) => `
-${activationGradFunction(activation)}
-${LINEAR_INDEX}
-${TEXEL}
-@compute @workgroup_size(${WG_1D})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = linearIndex(gid, groups);
-  if (i >= params.total) { return; }
-  dz[i] = activationGrad4(texel(dyt, i), texel(yt, i));
-}`,
 };

@@ -125,6 +125,31 @@ fn activationGrad4(dy: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
 }
 
 /**
+ * dz = act'(y)·dy, a vec4 per invocation, dy and y read from texture copies:
+ * the gradient of an activation fused into a GEMM or conv on llvmpipe, where a
+ * texel costs about a quarter of one float's storage load (src/ops/elementwise.ts).
+ */
+export const activationGradKernel: Kernel<{ activation: Exclude<FusedActivation, "linear"> }> = {
+  name: "activation_grad",
+  uniforms: [["total", "u32"], ["alpha", "f32"]],
+  bindings: () => [
+    { name: "dyt", type: "", access: "texture" },
+    { name: "yt", type: "", access: "texture" },
+    { name: "dz", type: "vec4<f32>", access: "read_write" },
+  ],
+  source: ({ activation }) => `
+${activationGradFunction(activation)}
+${LINEAR_INDEX}
+${TEXEL}
+@compute @workgroup_size(${WG_1D})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = linearIndex(gid, groups);
+  if (i >= params.total) { return; }
+  dz[i] = activationGrad4(texel(dyt, i), texel(yt, i));
+}`,
+};
+
+/**
  * WGSL: C = act(acc + bias), row by row, skipping rows and columns past the edge. `vecOut` (N a
  * multiple of 4; `c` bound as vec4s, see epilogueBindings): a vec4 store per 4 columns, not 4 scalar
  * stores (on llvmpipe each store is a bounds-checked scatter).

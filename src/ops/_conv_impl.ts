@@ -15,7 +15,7 @@ import {
   convWorkgroup,
   packFilterKernel,
 } from "../../shaders/conv_gemm.ts";
-import { activationGradKernel, FILTER_GRAD_WG, filterGradKernel } from "../../shaders/conv_grad.ts";
+import { FILTER_GRAD_WG, filterGradKernel } from "../../shaders/conv_grad.ts";
 import {
   convTextureKernel,
   type ConvTextureMode,
@@ -266,31 +266,6 @@ export function implicitFilterGrad(
   const dBias = empty([F]);
   runtime().copy(total.buffer, KH * KW * C * F * 4, dBias.buffer, 0, F * 4);
   return { dW: total.view(shape), dBias };
-}
-
-/**
- * dz = act'(y)·dy [M, F] from texture copies, in one dispatch; null unless
- * M·F % 4 == 0, the adapter is one where that pays (bandsPay) and dy fits the
- * texture pool.
- */
-export function textureActivationGrad(
-  activation: Exclude<FusedActivation, "linear">,
-  y: Tensor,
-  dy: Tensor,
-  alpha: number,
-): Tensor | null {
-  const gpu = runtime();
-  if (dy.size % 4 !== 0 || dy.size === 0 || !bandsPay() || dy.size > gpu.textures.maxFloats) return null;
-  const dz = emptyWindowed(dy.shape); // often read through uniform windows next
-  const total = dy.size / 4;
-  gpu.dispatch(
-    activationGradKernel,
-    { activation },
-    [gpu.texture(dy.buffer, dy.size), gpu.texture(y.buffer, y.size), dz.buffer],
-    { total, alpha },
-    grid1D(total),
-  );
-  return dz;
 }
 
 // ---- im2col + GEMM ----

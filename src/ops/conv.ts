@@ -24,7 +24,6 @@ import {
   im2colInputGrad,
   implicitFilterGrad,
   implicitGemm,
-  textureActivationGrad,
   textureConvFilterGrad,
   textureConvFits,
   textureConvForward,
@@ -148,7 +147,7 @@ export function fusedConv2d(config: FusedConv2DConfig, outputSize?: readonly [nu
       // else once, in a pass: re-deriving it inside both gradient kernels' inner loops cost ~8% more
       // CPU on the MNIST CNN's conv2 (bench/conv_variants.md).
       const fused = act && !needDx ? { activation: act, y: y2, alpha } : undefined;
-      const dz = act && needDx ? activationGrad(act, y2, dy2, alpha) : dy2;
+      const dz = act && needDx ? activationGradFromOutput(act, y2, dy2, alpha) : dy2;
       const dx = needDx ? textureConvInputGrad(dz, filter, g) : null;
       const { dW, dBias } = textureConvFilterGrad(x, dz, g, filter.shape, fused);
       return bias ? [dx, dW, dBias] : [dx, dW];
@@ -156,7 +155,11 @@ export function fusedConv2d(config: FusedConv2DConfig, outputSize?: readonly [nu
     // dz is formed inside the filter gradient's kernel when nothing else needs it and few invocations
     // share a row there (C ≤ 2: one invocation covers every kernel position, as in a first layer);
     // else once, for all (otherwise each (position, channel block) invocation would recompute it).
-    const dz = act && !needDx && C <= 2 ? undefined : act ? activationGrad(act, y2, dy2, alpha) : dy2;
+    const dz = act && !needDx && C <= 2
+      ? undefined
+      : act
+      ? activationGradFromOutput(act, y2, dy2, alpha)
+      : dy2;
     let dx: Tensor | null = null;
     if (dz && needDx) {
       const back = gemmPlan(KH * KW, F, C);
@@ -169,16 +172,6 @@ export function fusedConv2d(config: FusedConv2DConfig, outputSize?: readonly [nu
       fallbackFilterGrad(x, dz ?? activationGradFromOutput(act!, y2, dy2, alpha), g, filter.shape);
     return bias ? [dx, dW, dBias] : [dx, dW];
   }, [x, filter, y]);
-}
-
-/** dz = act'(y)·dy [M, F]: from texture copies where that pays, else in one storage pass. */
-function activationGrad(
-  act: Exclude<FusedActivation, "linear">,
-  y: Tensor,
-  dy: Tensor,
-  alpha: number,
-): Tensor {
-  return textureActivationGrad(act, y, dy, alpha) ?? activationGradFromOutput(act, y, dy, alpha);
 }
 
 /** Forward + backward work from which a conv is autotuned; below it, one dispatch's fixed cost dominates. */

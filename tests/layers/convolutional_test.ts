@@ -143,6 +143,25 @@ Deno.test("conv and pooling options: defaults and errors as in Keras", () => {
   );
 });
 
+/** conv2d(filters, 3x3, relu) - maxPool 2 - flatten - dense(classes, softmax), seeded. */
+function tinyCnn(inputShape: number[], filters: number, classes: number) {
+  const seed = (s: number) => wg.initializers.glorotUniform({ seed: s });
+  return wg.sequential({
+    layers: [
+      wg.layers.conv2d({
+        filters,
+        kernelSize: 3,
+        activation: "relu",
+        inputShape,
+        kernelInitializer: seed(1),
+      }),
+      wg.layers.maxPooling2d({ poolSize: 2 }),
+      wg.layers.flatten(),
+      wg.layers.dense({ units: classes, activation: "softmax", kernelInitializer: seed(2) }),
+    ],
+  });
+}
+
 Deno.test("a tiny CNN (conv - pool - flatten - dense softmax) trains: the loss falls", async () => {
   const n = 16;
   // Class 0: a bright left half; class 1: a bright right half.
@@ -154,21 +173,7 @@ Deno.test("a tiny CNN (conv - pool - flatten - dense softmax) trains: the loss f
       for (let w = 0; w < 6; w++) data[i * 36 + h * 6 + w] = (w < 3) === (i % 2 === 0) ? 1 : 0;
     }
   }
-  const seed = (s: number) => wg.initializers.glorotUniform({ seed: s });
-  const model = wg.sequential({
-    layers: [
-      wg.layers.conv2d({
-        filters: 4,
-        kernelSize: 3,
-        activation: "relu",
-        inputShape: [6, 6, 1],
-        kernelInitializer: seed(1),
-      }),
-      wg.layers.maxPooling2d({ poolSize: 2 }),
-      wg.layers.flatten(),
-      wg.layers.dense({ units: 2, activation: "softmax", kernelInitializer: seed(2) }),
-    ],
-  });
+  const model = tinyCnn([6, 6, 1], 4, 2);
   model.compile({
     optimizer: wg.train.adam(0.02),
     loss: "sparseCategoricalCrossentropy",
@@ -194,21 +199,7 @@ Deno.test("a conv layer and the max pool after it run as one op in a model: the 
   const kernels: string[] = [];
   const run = async (fuse: boolean) => {
     convPoolConfig.fuse = fuse;
-    const seed = (s: number) => wg.initializers.glorotUniform({ seed: s });
-    const model = wg.sequential({
-      layers: [
-        wg.layers.conv2d({
-          filters: 8,
-          kernelSize: 3,
-          activation: "relu",
-          inputShape: [9, 8, 3],
-          kernelInitializer: seed(1),
-        }),
-        wg.layers.maxPooling2d({ poolSize: 2 }),
-        wg.layers.flatten(),
-        wg.layers.dense({ units: 3, activation: "softmax", kernelInitializer: seed(2) }),
-      ],
-    });
+    const model = tinyCnn([9, 8, 3], 8, 3);
     model.compile({ optimizer: wg.train.adam(0.01), loss: "sparseCategoricalCrossentropy" });
     const rt = runtime(), dispatch = rt.dispatch;
     rt.dispatch = function (this: typeof rt, ...args: Parameters<typeof rt.dispatch>) {

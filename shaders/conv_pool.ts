@@ -72,12 +72,15 @@ fn xAt(n: u32, h: i32, w: i32, c: u32) -> f32 {
   return select(0.0, scalarAt(xt, i), ok);
 }`;
 
-/** The window position a's (row, column) in the pool window, and tap k's (kh, kw, c) in the filter. */
-const position = (v: ConvPoolShape, a: number) => [Math.floor(a / v.pw), a % v.pw];
-const tap = (
-  v: ConvPoolShape,
-  k: number,
-) => [Math.floor(k / (v.c * v.kw)), Math.floor(k / v.c) % v.kw, k % v.c];
+/** Window position a's (row, column) in the pool window. */
+function position(v: ConvPoolShape, a: number): [number, number] {
+  return [Math.floor(a / v.pw), a % v.pw];
+}
+
+/** Tap k's (kh, kw, c) in the filter: k = (kh·KW + kw)·C + c. */
+function tap(v: ConvPoolShape, k: number): [number, number, number] {
+  return [Math.floor(k / (v.c * v.kw)), Math.floor(k / v.c) % v.kw, k % v.c];
+}
 
 /** WGSL: the input patch under one pool window, x_r_q_c for pixel (h0 + r, w0 + q), loaded once. */
 function patch(v: ConvPoolShape): string {

@@ -71,10 +71,12 @@ export function fusedConv2dMaxPool(config: FusedConv2DMaxPoolConfig): Tensor {
     poolStrides,
     poolPad,
   );
-  const fused = convPoolConfig.fuse && (activation === "linear" || activation === "relu") && !isWatched(x) &&
-    F % 4 === 0 &&
-    KH * KW * C <= MAX_TAPS && pool.KH * pool.KW <= MAX_POOL_POSITIONS && windowsTile(pool) &&
-    pool.N * pool.OH * pool.OW > 0 && fitsTextures([x.size, filter.size, pool.N * pool.OH * pool.OW * F]);
+  const pooledSize = pool.N * pool.OH * pool.OW * F;
+  const fused = convPoolConfig.fuse &&
+    (activation === "linear" || activation === "relu") && // relu(max z) = max relu(z); its ties have gradient 0
+    !isWatched(x) && // no dx: the fused backward computes dW and dbias only
+    F % 4 === 0 && KH * KW * C <= MAX_TAPS && pool.KH * pool.KW <= MAX_POOL_POSITIONS &&
+    windowsTile(pool) && pooledSize > 0 && fitsTextures([x.size, filter.size, pooledSize]);
   if (!fused) {
     // A "valid" pool may leave the conv's last rows or columns unread (11 → 5 for 2x2): they are not computed.
     const used = [(pool.OH - 1) * pool.SH + pool.KH, (pool.OW - 1) * pool.SW + pool.KW] as const;

@@ -137,16 +137,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = linearIndex(gid, groups);
   if (i >= params.n) { return; }
 #if ${broadcast}
+  // The outermost dimension's coordinate is what is left: no division for it.
+  var rest = i;
   var ia = 0u;
   var ib = 0u;
-  var rest = i;
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
-    let dim = at8(params.outShape, u32(d));
+  for (var d = params.rank - 1u; d > 0u; d--) {
+    let dim = at8(params.outShape, d);
     let coord = rest % dim;
     rest = rest / dim;
-    ia += coord * at8(params.aStrides, u32(d));
-    ib += coord * at8(params.bStrides, u32(d));
+    ia += coord * at8(params.aStrides, d);
+    ib += coord * at8(params.bStrides, d);
   }
+  ia += rest * at8(params.aStrides, 0u);
+  ib += rest * at8(params.bStrides, 0u);
   let a = lhs[ia];
   let b = rhs[ib];
 #else

@@ -34,7 +34,7 @@ export type FusedActivation = "linear" | "relu" | "sigmoid" | "tanh" | "elu" | "
  * The GEMM implementations ops/matmul.ts chooses from: the storage kernel, the
  * uniform-window one, and the texture one with 8x16 or 16x32 outputs per invocation.
  */
-export const GEMM_PLANS = ["storage", "windowed", "texture8x16", "texture16x32"] as const;
+export const GEMM_PLANS = ["storage", "uniform", "windowed", "texture8x16", "texture16x32"] as const;
 /** One of GEMM_PLANS. */
 export type GemmPlan = (typeof GEMM_PLANS)[number];
 
@@ -55,6 +55,8 @@ export interface MatMulVariant {
   /** Invocations per workgroup along the row blocks (x) and column blocks (y). */
   wgx: number;
   wgy: number;
+  /** Both operands read whole from 64 KiB uniform windows (see uniformGemm in ops/matmul.ts), not storage. */
+  uniformOperands?: boolean;
 }
 
 const range = (n: number) => [...Array(n).keys()];
@@ -65,16 +67,17 @@ const range = (n: number) => [...Array(n).keys()];
  * skipped when its first index is past the edge: a masked-off load is ~10x
  * cheaper on llvmpipe, which pays off when N (or M) is small, e.g. N = 10.
  */
-function kLoop({ tm, tn }: MatMulVariant): string {
+function kLoop({ tm, tn, uniformOperands }: MatMulVariant): string {
   const group = (n: number, f: (i: number) => string) => range(4).map((e) => f(4 * n + e)).join(" ");
+  const load = (x: string, i: string) => uniformOperands ? `${x}[(${i}) >> 2u][(${i}) & 3u]` : `${x}[${i}]`;
   const lines = [
     ...range(tm).map((i) => `var a_${i}: f32;`),
     ...range(tn).map((j) => `var b_${j}: f32;`),
     ...range(tm / 4).map((g) =>
-      `if (row + ${4 * g}u < params.M) { ${group(g, (i) => `a_${i} = a[ka + ra_${i}];`)} }`
+      `if (row + ${4 * g}u < params.M) { ${group(g, (i) => `a_${i} = ${load("a", `ka + ra_${i}`)};`)} }`
     ),
     ...range(tn / 4).map((g) =>
-      `if (col + ${4 * g}u < params.N) { ${group(g, (j) => `b_${j} = b[kb + cb_${j}];`)} }`
+      `if (col + ${4 * g}u < params.N) { ${group(g, (j) => `b_${j} = ${load("b", `kb + cb_${j}`)};`)} }`
     ),
     ...range(tm).flatMap((i) =>
       range(tn / 4).map((c) => {
@@ -209,12 +212,16 @@ export const matMulKernel: Kernel<MatMulVariant> = {
     ["bColStride", "u32"],
     ...EPILOGUE_UNIFORMS,
   ],
-  bindings: () => [
-    { name: "a", type: "f32", access: "read" },
-    { name: "b", type: "f32", access: "read" },
+  bindings: ({ uniformOperands }) => [
+    ...["a", "b"].map((name) =>
+      uniformOperands
+        ? { name, type: "vec4<f32>", access: "uniform", length: WINDOW_VEC4 } as const
+        : { name, type: "f32", access: "read" } as const
+    ),
     ...EPILOGUE_BINDINGS,
   ],
-  key: ({ activation, tm, tn, wgx, wgy }) => `${activation}/${tm}x${tn}/${wgx}x${wgy}`,
+  key: ({ activation, tm, tn, wgx, wgy, uniformOperands }) =>
+    `${activation}/${tm}x${tn}/${wgx}x${wgy}${uniformOperands ? "/uniform" : ""}`,
   source: (v) => {
     const { tm, tn } = v;
     const decl = (f: (i: number) => string, n: number) => range(n).map((i) => "  " + f(i)).join("\n");

@@ -92,7 +92,8 @@ export const LABEL_OUT_OF_RANGE = 1;
  */
 export const softmaxCrossEntropyKernel: Kernel<{ sparse: boolean }> = {
   name: "softmax_cross_entropy",
-  uniforms: [["rows", "u32"], ["c", "u32"]],
+  // dz is scaled by dzScale: 1/rows folds the mean's gradient into it (ops/losses.ts).
+  uniforms: [["rows", "u32"], ["c", "u32"], ["dzScale", "f32"]],
   bindings: ({ sparse }) => [
     { name: "x", type: "f32", access: "read" },
     { name: "labels", type: sparse ? "i32" : "f32", access: "read" },
@@ -133,7 +134,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   loss[row] = (m - x[base + u32(label)]) + logS;
   for (var j = 0u; j < params.c; j++) {
-    dz[base + j] = exp(x[base + j] - m) / s - select(0.0, 1.0, j == u32(label));
+    dz[base + j] = (exp(x[base + j] - m) / s - select(0.0, 1.0, j == u32(label))) * params.dzScale;
   }
 #else
   var yGap = 0.0; // Σ y_j·(m - z_j)
@@ -144,7 +145,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   loss[row] = yGap + ySum * logS;
   for (var j = 0u; j < params.c; j++) {
-    dz[base + j] = exp(x[base + j] - m) / s * ySum - labels[base + j];
+    dz[base + j] = (exp(x[base + j] - m) / s * ySum - labels[base + j]) * params.dzScale;
   }
 #endif
 }`,

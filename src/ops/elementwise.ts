@@ -305,6 +305,29 @@ function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   });
 }
 
+/**
+ * The same walk over fewer dimensions: sizes of 1 dropped, and each dimension
+ * merged into the one before it where both operands step through the pair as
+ * through one (a scalar against a matrix is one dimension). The kernel pays an
+ * integer division per dimension past the first (scalarized on llvmpipe).
+ */
+function coalesce(outShape: Shape, aStrides: number[], bStrides: number[]) {
+  const dims: { size: number; a: number; b: number }[] = [];
+  outShape.forEach((size, d) => {
+    if (size === 1) return;
+    const last = dims[dims.length - 1];
+    if (last && last.a === aStrides[d] * size && last.b === bStrides[d] * size) {
+      Object.assign(last, { size: last.size * size, a: aStrides[d], b: bStrides[d] });
+    } else dims.push({ size, a: aStrides[d], b: bStrides[d] });
+  });
+  if (dims.length === 0) dims.push({ size: 1, a: 0, b: 0 }); // one element: the kernel walks one dimension
+  return {
+    outShape: dims.map((d) => d.size),
+    aStrides: dims.map((d) => d.a),
+    bStrides: dims.map((d) => d.b),
+  };
+}
+
 /** out = expr(a, b[, dy]) over the broadcast shape of a and b. */
 function runBinary(
   op: string,
@@ -321,12 +344,11 @@ function runBinary(
   if (out.size === 0) return out;
   const broadcast = !(shapesEqual(a.shape, outShape) && shapesEqual(b.shape, outShape));
   const buffers = [a.buffer, b.buffer, ...(dy ? [dy.buffer] : []), out.buffer];
+  const walk = coalesce(outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
   runtime().dispatch(binaryKernel, { expr, withDy: dy !== null, broadcast }, buffers, {
     n: out.size,
-    rank: outShape.length,
-    outShape,
-    aStrides: broadcastStrides(a.shape, outShape),
-    bStrides: broadcastStrides(b.shape, outShape),
+    rank: walk.outShape.length,
+    ...walk,
   }, grid1D(out.size));
   return out;
 }

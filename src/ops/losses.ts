@@ -5,7 +5,7 @@
  */
 import { LABEL_OUT_OF_RANGE, softmaxCrossEntropyKernel } from "../../shaders/softmax.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
-import { isWatched, record } from "../autograd/tape.ts";
+import { isWatched, record, withTape } from "../autograd/tape.ts";
 import { ShapeError } from "../errors.ts";
 import { defineAssertion, runtime } from "../gpu/runtime.ts";
 import { formatShape, shapesEqual } from "../shape.ts";
@@ -151,11 +151,19 @@ export function sparseSoftmaxCrossEntropy(labels: Tensor, logits: Tensor): Tenso
   return fusedSoftmaxCrossEntropy("sparseSoftmaxCrossEntropy", y, z, true);
 }
 
-/** One kernel gives the per-example loss and dz = softmax·Σy - y; the mean's gradient scales dz. */
+/**
+ * One kernel gives the per-example loss and dz = softmax·Σy - y. When only the
+ * logits are differentiated (a training step), dz comes out scaled by 1/rows
+ * and the mean and its gradient are one tape node: dlogits = dLoss·dz, one
+ * dispatch instead of the mean's broadcast and scale and the row scale.
+ */
 function fusedSoftmaxCrossEntropy(op: string, labels: Tensor, logits: Tensor, sparse: boolean): Tensor {
   const c = logits.shape[logits.rank - 1] ?? 0;
   if (c === 0) throw new ShapeError(`${op}: logits ${formatShape(logits.shape)} have no classes`);
   const rows = logits.size / c;
+  // dlabels = dLoss_row · (logΣexp(z) - z) = -dLoss_row · logSoftmax(z), for dense labels that something
+  // differentiates (asked now, so a training step, whose labels are data, pays nothing for it)
+  const labelGrad = !sparse && isWatched(labels);
   const rowLoss = empty(logits.shape.slice(0, -1));
   const dz = empty(logits.shape);
   const rt = runtime();
@@ -170,22 +178,26 @@ function fusedSoftmaxCrossEntropy(op: string, labels: Tensor, logits: Tensor, sp
         dz.buffer,
         ...(sparse ? [rt.statusBuffer] : []),
       ],
-      { rows, c },
+      { rows, c, dzScale: labelGrad ? 1 : 1 / rows },
       grid1D(rows),
     );
   }
-  // dlogits = dLoss_row · (softmax·Σy - y), dz computed in the forward pass;
-  // dlabels = dLoss_row · (logΣexp(z) - z) = -dLoss_row · logSoftmax(z), for dense labels that something
-  // differentiates (asked now, so a training step, whose labels are data, pays nothing for it)
-  const labelGrad = !sparse && isWatched(labels);
+  if (!labelGrad) {
+    const loss = withTape(null, () => mean(rowLoss));
+    rowLoss.dispose();
+    record(loss, [logits], (dLoss, [dz]) => [mul(dz, dLoss)], [dz]);
+    dz.dispose();
+    return loss;
+  }
+  // dlogits = dLoss_row · (softmax·Σy - y), dz computed in the forward pass
   record(
     rowLoss,
-    labelGrad ? [logits, labels] : [logits],
+    [logits, labels],
     (dLoss, [dz, z]) => {
       const d = reshape(dLoss, [...dLoss.shape, 1]);
-      return labelGrad ? [mul(dz, d), mul(logSoftmax(z), neg(d))] : [mul(dz, d)];
+      return [mul(dz, d), mul(logSoftmax(z), neg(d))];
     },
-    labelGrad ? [dz, logits] : [dz],
+    [dz, logits],
   );
   dz.dispose(); // the tape holds a view when it recorded one
   return mean(rowLoss);

@@ -27,6 +27,7 @@ import { runtime } from "../gpu/runtime.ts";
 import { formatShape } from "../shape.ts";
 import { empty, type Tensor } from "../tensor.ts";
 import { padMatrix } from "./_pad.ts";
+import { bandsPay, WINDOW_FLOATS, windowAt, windowed } from "./_uniform_window.ts";
 import { asTensor, checkDType } from "./_util.ts";
 import { randomNormal } from "./creation.ts";
 import { activationGradFromOutput } from "./elementwise.ts";
@@ -78,6 +79,7 @@ function textureFits({ M, N, K, aBatch, bBatch }: Dims): boolean {
 /** The GEMM implementations: a path and, for textures, the tile per invocation. */
 const GEMMS: Record<GemmPlan, (g: Gemm) => void> = {
   storage: (g) => storageGemm(g),
+  uniform: (g) => uniformGemm(g),
   windowed: (g) => windowedGemm(g),
   texture8x16: (g) => textureGemm(g, 8, 16),
   texture16x32: (g) => textureGemm(g, 16, 32),
@@ -105,14 +107,18 @@ function gemmPlan(g: Gemm): GemmPlan {
   const { dims, transposeA, transposeB } = g;
   const texture = textureFits(dims);
   const windowed = windowedFits(dims);
+  const uniform = uniformFits(dims);
   const forced = gemmConfig.path;
   if (forced !== "auto") {
-    return (forced === "windowed" && windowed) || (forced.startsWith("texture") && texture)
+    return (forced === "windowed" && windowed) || (forced.startsWith("texture") && texture) ||
+        (forced === "uniform" && uniform)
       ? forced
       : "storage";
   }
   const fallback: GemmPlan = windowed && runtime().ctx.isFallbackAdapter && largeEnoughToWindow(dims)
     ? "windowed"
+    : uniform
+    ? "uniform"
     : "storage";
   const { M, N, K, batch } = dims;
   if (M * N * K * batch < TUNED_MIN_WORK) return fallback;
@@ -121,6 +127,7 @@ function gemmPlan(g: Gemm): GemmPlan {
   return tunedChoice(key, fallback, () => ({
     candidates: [
       "storage",
+      ...(uniform ? ["uniform" as const] : []),
       ...(windowed ? ["windowed" as const] : []),
       ...(texture ? ["texture8x16" as const, "texture16x32" as const] : []),
     ],
@@ -244,12 +251,52 @@ interface Gemm {
 }
 
 /** C = act(op(A)·op(B) + bias) in one dispatch of the storage kernel. */
-function storageGemm({ a, b, bias, c, dims, transposeA, transposeB, activation, alpha }: Gemm): void {
-  const { M, N, K } = dims;
-  const variant: MatMulVariant = { activation, ...storageTiling() };
+function storageGemm(g: Gemm): void {
   // NOTE: without a bias, `a` fills the bias binding (never read: hasBias = 0),
   // so one pipeline serves both; two read-only bindings of a buffer are legal.
-  const buffers = [a.buffer, b.buffer, (bias ?? a).buffer, c.buffer];
+  directGemm(g, { activation: g.activation, ...storageTiling() }, [g.a.buffer, g.b.buffer]);
+}
+
+/**
+ * Whether both operands fit whole in one 64 KiB uniform window each, on an
+ * adapter where uniform loads pay (llvmpipe: ~2 cycles against ~30 for storage).
+ */
+function uniformFits({ M, N, K, aBatch, bBatch }: Dims): boolean {
+  const { limits } = runtime().device;
+  return bandsPay() && K > 0 && limits.maxUniformBufferBindingSize >= WINDOW_FLOATS * 4 &&
+    limits.maxUniformBuffersPerShaderStage >= 3 &&
+    Math.max(aBatch * M * K, bBatch * K * N) <= WINDOW_FLOATS;
+}
+
+/**
+ * The storage kernel with both operands bound as whole 64 KiB uniform windows
+ * (a padded copy where a tensor's buffer is shorter): small products, e.g. a
+ * classifier's 10 logits, where storage loads dominate and a texture's copies
+ * and padding cost more than the product.
+ */
+function uniformGemm(g: Gemm): void {
+  const [ta, tb] = [g.a, g.b].map((t) => windowed(t, 1, 0));
+  // 8x8 outputs per invocation: of 4x4, 4x8, 8x4, 8x8 and 16x4, the best over the MLP's three 10-wide products.
+  const variant: MatMulVariant = {
+    activation: g.activation,
+    tm: 8,
+    tn: 8,
+    wgx: 8,
+    wgy: 1,
+    uniformOperands: true,
+  };
+  directGemm(g, variant, [windowAt(ta, 0), windowAt(tb, 0)]);
+  for (const [copy, t] of [[ta, g.a], [tb, g.b]]) if (copy !== t) copy.dispose();
+}
+
+/** One dispatch of matMulKernel with the operands bound as given (storage buffers or uniform windows). */
+function directGemm(
+  { a, bias, c, dims, transposeA, transposeB, alpha }: Gemm,
+  variant: MatMulVariant,
+  operands: (GPUBuffer | GPUBufferBinding)[],
+): void {
+  const { M, N, K } = dims;
+  const buffers = [...operands, (bias ?? a).buffer, c.buffer];
   runtime().dispatch(matMulKernel, variant, buffers, {
     M,
     N,

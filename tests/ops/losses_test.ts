@@ -189,6 +189,11 @@ for (const [loss, spec] of Object.entries(LOSS_TESTS) as [Loss, OpSpec<null>][])
     checkOp({ ...spec, examples: EXAMPLES[loss] }));
 }
 
+// A training step differentiates the logits only: the mean's gradient is then folded into the kernel's dz
+// (one tape node, src/ops/losses.ts), a path the test above, which also differentiates the labels, skips.
+Deno.test("softmaxCrossEntropy, logits only: forward = float64 reference, gradients = central differences", () =>
+  checkOp({ ...LOSS_TESTS.softmaxCrossEntropy, wrt: [1], examples: EXAMPLES.softmaxCrossEntropy }));
+
 Deno.test("softmax cross-entropy: confident logits of 1e4 give a loss of ~0, wrong ones ~1e4", async () => {
   const z = wg.tensor([[1e4, -1e4, 0], [1e4, 1e4 - 1, 0]]);
   const dense = wg.tensor([[1, 0, 0], [0, 1, 0]]), sparse = wg.tensor(new Int32Array([0, 1]), [2]);

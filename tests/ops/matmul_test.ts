@@ -195,12 +195,13 @@ for (const s of Object.values(MATMUL_TESTS).flat()) {
   Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, () => checkOp(s));
 }
 
-// The shapes above are small, so "auto" runs the storage kernel: each other GEMM, forced, on sizes where
-// K and the stored rows are multiples of 4 or not (the texture kernel then reads zero-padded copies; the
-// windowed one pads its packed bands), around the tiles (8x16 outputs per invocation in 8-wide
-// workgroups: 1, 17, 67 vs 4, 20, 68).
+// The shapes above are small, so "auto" runs the uniform-operand kernel on llvmpipe and the storage one
+// on a GPU: each GEMM, forced, on sizes where K and the stored rows are multiples of 4 or not (the
+// texture kernel then reads zero-padded copies; the windowed one pads its packed bands), around the
+// tiles (8x16 outputs per invocation in 8-wide workgroups: 1, 17, 67 vs 4, 20, 68). Every operand here
+// (at most 3·68·68 floats) fits the uniform kernel's 64 KiB windows.
 const PATH_DIMS = fc.constantFrom(1, 4, 8, 17, 20, 67, 68);
-for (const path of ["windowed", "texture8x16"] as const) {
+for (const path of ["storage", "uniform", "windowed", "texture8x16"] as const) {
   const s = spec(`fusedMatMul, ${path} GEMM`, ["linear", "relu"], ints, halves, PATH_DIMS);
   s.numRuns = 12;
   Deno.test(`${s.name}: forward = float64 reference, gradients = central differences`, async () => {

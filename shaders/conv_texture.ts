@@ -264,6 +264,6 @@ export const convTextureKernel: Kernel<ConvTextureVariant> = {
       : v.mode === "inputGrad"
       ? inputGradBody(v)
       : filterGradBody(v);
-    return helpers(v) + textureGemmMain(v, body, v.mode === "filterGrad");
+    return helpers(v) + textureGemmMain(v, body, v.mode === "filterGrad" ? "batchAlongX" : "rows");
   },
 };

@@ -443,6 +443,9 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
     ["bBatchTexels", "u32"],
     ["aLine", "u32"],
     ["bLine", "u32"],
+    // See TileLayout's "laneGrid".
+    ["lanesX", "u32"],
+    ["lanesXLog2", "u32"],
     ...EPILOGUE_UNIFORMS,
   ],
   bindings: (v) => [
@@ -488,36 +491,56 @@ export const textureMatMulKernel: Kernel<TextureMatMulVariant> = {
     ta += aStep;
     tb += bStep;
   }`,
+      "laneGrid",
     );
   },
 };
 
 /**
+ * How a texture GEMM-like kernel's invocations map to C's tiles; workgroups
+ * are 8 invocations (one SIMD row on llvmpipe, which runs all 8 lanes even
+ * where some are past the edge).
+ * - "rows": gid.x row blocks, gid.y column blocks, gid.z the batch.
+ * - "batchAlongX": gid.x counts (batch, row block) pairs, params.rowBlocks row blocks per batch, so
+ *   that a product of few rows and many batches (partial sums) still fills the lanes.
+ * - "laneGrid": a workgroup's 8 lanes are params.lanesX row blocks x 8 / lanesX column blocks
+ *   (lanesX a power of two, params.lanesXLog2 its log), chosen so that few lanes fall past the edge
+ *   (M = 784 in tiles of 16 rows: 49 row blocks, 56 lanes in a column of 8 x 1 workgroups, 50 in 2 x 4).
+ */
+export type TileLayout = "rows" | "batchAlongX" | "laneGrid";
+
+/**
  * WGSL of a texture GEMM-like kernel (this file's, shaders/conv_texture.ts'):
  * `activate`, `texel`, and `main` giving `row`, `col` (the invocation's first
- * output row and column), `batch` (gid.z, or from gid.x with `batchAlongX`) and TM x TN zeroed accumulators
- * `acc_i_c` to `body`, then the epilogue. Workgroups are 8 x 1 (one SIMD row on llvmpipe).
+ * output row and column), `batch` and TM x TN zeroed accumulators `acc_i_c`
+ * to `body`, then the epilogue.
  */
 export function textureGemmMain(
   v: { activation: FusedActivation; tm: number; tn: number; vecOut?: boolean },
   body: string,
-  batchAlongX = false,
+  layout: TileLayout = "rows",
 ): string {
   const { tm, tn } = v;
-  // batchAlongX: gid.x counts (batch, row block) pairs, params.rowBlocks row blocks per batch, so that
-  // a product of few rows and many batches (partial sums) still fills the 8 lanes of a workgroup.
-  const [row, batch] = batchAlongX
-    ? [`(gid.x % params.rowBlocks) * ${tm}u`, "gid.x / params.rowBlocks"]
-    : [`gid.x * ${tm}u`, "gid.z"];
+  const [row, col, batch] = {
+    rows: [`gid.x * ${tm}u`, `gid.y * ${tn}u`, "gid.z"],
+    batchAlongX: [`(gid.x % params.rowBlocks) * ${tm}u`, `gid.y * ${tn}u`, "gid.x / params.rowBlocks"],
+    laneGrid: [
+      `((gid.x >> 3u) * params.lanesX + (lane & (params.lanesX - 1u))) * ${tm}u`,
+      `(gid.y * (8u >> params.lanesXLog2) + (lane >> params.lanesXLog2)) * ${tn}u`,
+      "gid.z",
+    ],
+  }[layout];
   return `
 ${activateFunction(v.activation)}
 ${TEXEL}
 @compute @workgroup_size(8, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let row = ${row};
-  let col = gid.y * ${tn}u;
+  let col = ${col};
   let batch = ${batch};
-  if (row >= params.M || col >= params.N${batchAlongX ? " || batch >= params.batches" : ""}) { return; }
+  if (row >= params.M || col >= params.N${layout === "batchAlongX" ? " || batch >= params.batches" : ""}) {
+    return;
+  }
 ${
     range(tm).map((i) => "  " + range(tn / 4).map((c) => `var acc_${i}_${c} = vec4<f32>(0.0);`).join(" "))
       .join("\n")

@@ -365,6 +365,7 @@ function textureGemm(
     ? [(transposeA ? Ks * Mp : Ks) / 4, (transposeB ? Ks : Ks * Np) / 4]
     : [aBatch === 1 ? 0 : ap.size / aBatch / 4, bBatch === 1 ? 0 : bp.size / bBatch / 4];
   const out = slices > 1 ? empty([slices, M, N]) : c;
+  const lanes = laneGrid(Math.ceil(M / tm), Math.ceil(N / tn));
   const variant: TextureMatMulVariant = {
     activation: slices > 1 ? "linear" : activation,
     tm,
@@ -381,9 +382,11 @@ function textureGemm(
     bBatchTexels,
     aLine: (transposeA ? Mp : Kp) / 4,
     bLine: (transposeB ? Kp : Np) / 4,
+    lanesX: lanes.x,
+    lanesXLog2: Math.log2(lanes.x),
     hasBias: bias && slices === 1 ? 1 : 0,
     alpha,
-  }, [Math.ceil(M / (8 * variant.tm)), Math.ceil(N / variant.tn), batch * slices]);
+  }, [lanes.groupsX, lanes.groupsY, batch * slices]);
   if (slices === 1) return;
   gpu.dispatch(splitKSumKernel, { activation }, [out.buffer, (bias ?? out).buffer, c.buffer], {
     n: M * N,
@@ -393,6 +396,22 @@ function textureGemm(
     alpha,
   }, grid1D(M * N));
   out.dispose();
+}
+
+/**
+ * A workgroup's 8 lanes as x row blocks by 8 / x column blocks (TileLayout
+ * "laneGrid" in shaders/matmul.ts): the x that launches the fewest lanes for
+ * this many tiles (llvmpipe runs a workgroup's 8 lanes even past the edge),
+ * and the workgroup counts.
+ */
+function laneGrid(rowTiles: number, colTiles: number) {
+  let best = { x: 8, groupsX: 0, groupsY: 0, lanes: Infinity };
+  for (const x of [8, 4, 2, 1]) {
+    const groupsX = Math.ceil(rowTiles / x), groupsY = Math.ceil(colTiles / (8 / x));
+    const lanes = 8 * groupsX * groupsY;
+    if (lanes < best.lanes) best = { x, groupsX, groupsY, lanes };
+  }
+  return best;
 }
 
 /**

@@ -17,7 +17,11 @@ export type OptimizerKind =
   | "rmspropCentered"
   | "adam";
 
-/** Slots per variable and the update, in w, g, s0..s2 and params (lr, beta1, beta2, epsilon, momentum, alphaT). */
+/**
+ * Slots per variable and the update, in w, g, s0..s2 and params (lr, beta1, beta2, their complements
+ * oneMinusBeta1/2, epsilon, momentum, alphaT). The complements come from the host in float64: 1 - β
+ * in float32 loses digits (1 - f32(0.999) is 0.001 - 1.3e-5 relative, a bias in Adam's v).
+ */
 export const OPTIMIZER_UPDATES: Record<OptimizerKind, { slots: number; update: string }> = {
   sgd: { slots: 0, update: "w = w - p.lr * g;" },
   // v = m·v - lr·g;  w += v  (Nesterov: w += m·v - lr·g)
@@ -31,28 +35,28 @@ export const OPTIMIZER_UPDATES: Record<OptimizerKind, { slots: number; update: s
   // ms = ρ·ms + (1-ρ)·g²;  w -= lr·g / √(ms + ε)
   rmsprop: {
     slots: 1,
-    update: "s0 = p.beta1 * s0 + (1.0 - p.beta1) * g * g;\n    w = w - p.lr * g / sqrt(s0 + p.epsilon);",
+    update: "s0 = p.beta1 * s0 + p.oneMinusBeta1 * g * g;\n    w = w - p.lr * g / sqrt(s0 + p.epsilon);",
   },
   // as rmsprop, then mom = m·mom + increment; w -= mom
   rmspropMomentum: {
     slots: 2,
-    update: `s0 = p.beta1 * s0 + (1.0 - p.beta1) * g * g;
+    update: `s0 = p.beta1 * s0 + p.oneMinusBeta1 * g * g;
     s1 = p.momentum * s1 + p.lr * g / sqrt(s0 + p.epsilon);
     w = w - s1;`,
   },
   // centered: the denominator uses the variance ms - mg², mg = ρ·mg + (1-ρ)·g
   rmspropCentered: {
     slots: 3,
-    update: `s0 = p.beta1 * s0 + (1.0 - p.beta1) * g * g;
-    s2 = p.beta1 * s2 + (1.0 - p.beta1) * g;
+    update: `s0 = p.beta1 * s0 + p.oneMinusBeta1 * g * g;
+    s2 = p.beta1 * s2 + p.oneMinusBeta1 * g;
     s1 = p.momentum * s1 + p.lr * g / sqrt(max(s0 - s2 * s2, T(0.0)) + p.epsilon);
     w = w - s1;`,
   },
   // m += (g - m)(1-β₁);  v += (g² - v)(1-β₂);  w -= αₜ·m / (√v + ε),  αₜ = lr·√(1-β₂ᵗ)/(1-β₁ᵗ)
   adam: {
     slots: 2,
-    update: `s0 = s0 + (g - s0) * (1.0 - p.beta1);
-    s1 = s1 + (g * g - s1) * (1.0 - p.beta2);
+    update: `s0 = s0 + (g - s0) * p.oneMinusBeta1;
+    s1 = s1 + (g * g - s1) * p.oneMinusBeta2;
     w = w - p.alphaT * s0 / (sqrt(s1) + p.epsilon);`,
   },
 };
@@ -76,6 +80,8 @@ export const optimizerKernel: Kernel<OptimizerVariant> = {
     ["lr", "f32"],
     ["beta1", "f32"],
     ["beta2", "f32"],
+    ["oneMinusBeta1", "f32"],
+    ["oneMinusBeta2", "f32"],
     ["epsilon", "f32"],
     ["momentum", "f32"],
     ["alphaT", "f32"],

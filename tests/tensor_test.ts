@@ -90,6 +90,14 @@ Deno.test("zeros, ones, fill, zerosLike, onesLike", async () => {
   assertEquals(await f.array(), [[-1.5, -1.5], [-1.5, -1.5]]);
   const fi = wg.fill([2], -3, "int32");
   assertEquals(await fi.data(), new Int32Array([-3, -3]));
+  // Up to 1024 elements are uploaded, more filled by a kernel: both ways, both dtypes.
+  for (const n of [1024, 1025]) {
+    const big = wg.fill([n], 2.5), bigInt = wg.fill([n], -7, "int32");
+    assertEquals(await big.data(), new Float32Array(n).fill(2.5));
+    assertEquals(await bigInt.data(), new Int32Array(n).fill(-7));
+    big.dispose();
+    bigInt.dispose();
+  }
   const zl = wg.zerosLike(f);
   const ol = wg.onesLike(fi);
   assertEquals(zl.shape, [2, 2]);

@@ -32,6 +32,9 @@ export interface TuningStore {
   save(adapter: string, winners: Record<string, string>): Promise<void>;
 }
 
+/** Timings of each candidate, the best counting. */
+const TUNING_ROUNDS = 3;
+
 const winners = new Map<string, string>();
 const waiting = new Map<string, TuningProblem>();
 let store: TuningStore | null = null;
@@ -119,7 +122,8 @@ export function tuningTable(): Record<string, string> {
  * until then; `model.fit()` calls this after its first step, so only loops
  * written by hand need it. Each candidate first runs once alone (its compile,
  * checked for validation errors: a pipeline that failed is skipped silently
- * by WebGPU and would look fastest), then twice `reps` runs; the best counts.
+ * by WebGPU and would look fastest), then `reps` runs in each of
+ * TUNING_ROUNDS rounds over the candidates; the best round counts.
  *
  * @returns The number of classes tuned.
  * @example
@@ -141,7 +145,7 @@ export async function tune(): Promise<number> {
   await gpu.device.queue.onSubmittedWorkDone();
   for (const [key, problem] of classes) {
     const { run, dispose } = problem.setup();
-    let best = "", bestTime = Infinity;
+    const times = new Map<string, number>();
     try {
       for (const candidate of problem.candidates) {
         gpu.device.pushErrorScope("validation");
@@ -149,20 +153,23 @@ export async function tune(): Promise<number> {
         gpu.flush();
         const error = await gpu.device.popErrorScope();
         await gpu.device.queue.onSubmittedWorkDone();
-        if (error) continue;
-        let time = Infinity;
-        for (let trial = 0; trial < 2; trial++) {
+        if (!error) times.set(candidate, Infinity);
+      }
+      // Rounds over all candidates, not trials of one then the next: a shared machine's speed drifts
+      // over seconds, which would favour whichever candidate ran in a fast stretch.
+      for (let round = 0; round < TUNING_ROUNDS; round++) {
+        for (const [candidate, best] of times) {
           const start = performance.now();
           for (let i = 0; i < problem.reps; i++) run(candidate);
           gpu.flush();
           await gpu.device.queue.onSubmittedWorkDone();
-          time = Math.min(time, performance.now() - start);
+          times.set(candidate, Math.min(best, performance.now() - start));
         }
-        if (time < bestTime) [best, bestTime] = [candidate, time];
       }
     } finally {
       dispose();
     }
+    const [best] = [...times].reduce((a, b) => (b[1] < a[1] ? b : a), ["", Infinity]);
     if (best !== "") winners.set(key, best);
   }
   if (store && classes.length > 0) await store.save(adapterKey(), tuningTable());

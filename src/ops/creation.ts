@@ -89,13 +89,27 @@ export function scalar(value: number, dtype: DType = "float32"): Tensor {
 export function fill(shape: Shape, value: number, dtype: DType = "float32"): Tensor {
   checkShape("fill", shape);
   const out = empty(shape, dtype);
-  if (out.size > 0) {
-    const bits = dtype === "int32"
-      ? new Uint32Array(new Int32Array([value]).buffer)[0]
-      : new Uint32Array(new Float32Array([value]).buffer)[0];
+  const Typed = dtype === "int32" ? Int32Array : Float32Array;
+  const one = new Typed([value]);
+  if (out.size > 0 && out.size <= UPLOADED_FILL) {
+    runtime().upload(out.buffer, new Typed(out.size).fill(value));
+  } else if (out.size > 0) {
+    const bits = new Uint32Array(one.buffer)[0];
     runtime().dispatch(fillKernel, undefined, [out.buffer], { n: out.size, bits }, grid1D(out.size));
   }
+  filled.set(out, one[0]);
   return out;
+}
+
+/** Fills of up to this many elements are uploaded: a dispatch's fixed cost is more (a gradient's seed). */
+const UPLOADED_FILL = 1024;
+
+/** Tensors made by `fill` and their one value. Only variables change contents, and none is registered. */
+const filled = new WeakMap<Tensor, number>();
+
+/** @internal The value of every element of `t` if `fill` made it (e.g. a gradient's seed of ones), else undefined. */
+export function filledValue(t: Tensor): number | undefined {
+  return filled.get(t);
 }
 
 /**

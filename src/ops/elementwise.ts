@@ -12,12 +12,13 @@ import {
 } from "../../shaders/elementwise.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { activationGradKernel, type FusedActivation } from "../../shaders/matmul.ts";
-import { record } from "../autograd/tape.ts";
+import { isWatched, record } from "../autograd/tape.ts";
 import { ShapeError } from "../errors.ts";
 import { runtime } from "../gpu/runtime.ts";
 import { broadcastShapes, formatShape, type Shape, shapesEqual, stridesOf } from "../shape.ts";
 import { empty, type Tensor } from "../tensor.ts";
 import { asTensor, checkDType, type TensorOrNumber } from "./_util.ts";
+import { filledValue } from "./creation.ts";
 import { emptyWindowed } from "./_uniform_window.ts";
 import { sumTo } from "./reduce.ts";
 
@@ -358,6 +359,14 @@ function binary(op: BinaryOp, left: TensorOrNumber, right: TensorOrNumber): Tens
   const b = asTensor(right);
   checkDType(op, "a", a);
   checkDType(op, "b", b);
+  // x·1 is x: a backward rule times the seed of ones (softmax cross-entropy's), one dispatch fewer.
+  if (op === "mul" && !isWatched(a) && !isWatched(b)) {
+    for (const [x, one] of [[a, b], [b, a]]) {
+      if (filledValue(one) === 1 && shapesEqual(broadcastShapes(op, a.shape, b.shape), x.shape)) {
+        return x.view(x.shape);
+      }
+    }
+  }
   const y = runBinary(op, BINARY[op].forward, a, b, null);
   // da, db from the table's partials, summed back over broadcast dimensions
   return record(y, [a, b], (dy, [a, b]) => [

@@ -31,6 +31,7 @@ import {
   withExtremes,
 } from "../_helpers/arbitrary.ts";
 import { type Case, checkOp, described, type OpSpec, U } from "../_helpers/check_op.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
 
 // Every export of src/ops/elementwise.ts is a row of a table below or named here: an op added without a test
 // does not compile. NOTE: activationGradFromOutput (the fused epilogues' activation gradient) is checked
@@ -265,4 +266,19 @@ Deno.test("zeros: log(0) = -Infinity, sqrt(0) = 0, exp(0) = 1, square'(0) = 0", 
   assertEquals((await valueAndGrad(wg.sqrt, [0]))[0], [0]);
   assertEquals(await valueAndGrad(wg.exp, [0]), [[1], [1]]);
   assertEquals(await valueAndGrad(wg.square, [0, -0]), [[0, 0], [0, -0]]);
+});
+
+Deno.test("mul by a tensor of ones from fill returns the other operand's values, with no dispatch", async () => {
+  const x = wg.tensor([[1, -2, 3], [4, 5, -6]]);
+  const dispatches = runtime().dispatches;
+  const ones = wg.ones([2, 3]), scalarOne = wg.ones([]);
+  const products = [wg.mul(x, ones), wg.mul(scalarOne, x)];
+  assertEquals(runtime().dispatches, dispatches);
+  for (const y of products) assertEquals(await y.array(), [[1, -2, 3], [4, 5, -6]]);
+  // Not a shortcut where the ones broadcast x, or hold another value.
+  assertEquals(await wg.mul(wg.tensor([2]), wg.ones([2])).array(), [2, 2]);
+  assertEquals(await wg.mul(x, wg.fill([3], 2)).array(), [[2, -4, 6], [8, 10, -12]]);
+  // Differentiated, it stays a product: d(x·1)/dx = 1.
+  const [dx] = wg.grads((a: Tensor) => wg.sum(wg.mul(a, wg.ones([2, 3]))))([x]);
+  assertEquals(await dx.array(), [[1, 1, 1], [1, 1, 1]]);
 });

@@ -134,3 +134,28 @@ async function assertSharedRuntimeWorks(): Promise<void> {
   assertInstanceOf(rt, Runtime);
   t.dispose();
 }
+
+Deno.test("a texture copy is reused within a submit until its buffer is written", async () => {
+  const t = wg.tensor([1, 2, 3, 4, 5]);
+  const copies = rt.textureCopies;
+  const first = rt.texture(t.buffer, 5);
+  assert(rt.texture(t.buffer, 4) === first, "the same buffer, not written since: the same texture");
+  assertEquals(rt.textureCopies, copies + 1);
+  rt.texture(t.buffer, 8); // more floats than the copy holds: copied again
+  assertEquals(rt.textureCopies, copies + 2);
+  // A kernel writes the buffer: the next read copies again.
+  rt.dispatch(fillKernel, undefined, [t.buffer], { n: 5, bits: 0 }, [1]);
+  rt.texture(t.buffer, 5);
+  assertEquals(rt.textureCopies, copies + 3);
+  // So does a copy into it; and a submit ends every reuse.
+  const other = wg.tensor([9, 9, 9, 9, 9]);
+  rt.copy(other.buffer, 0, t.buffer, 0, 20);
+  rt.texture(t.buffer, 5);
+  rt.flush();
+  rt.texture(t.buffer, 5);
+  assertEquals(rt.textureCopies, copies + 5);
+  rt.flush();
+  assertEquals([...await t.data()], [9, 9, 9, 9, 9]);
+  t.dispose();
+  other.dispose();
+});

@@ -40,6 +40,8 @@ interface CachedPipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   hasUniforms: boolean;
+  /** Positions, in a dispatch's `buffers`, of the bindings the kernel may write. */
+  writes: number[];
 }
 
 export class Runtime {
@@ -74,8 +76,14 @@ export class Runtime {
   /** Submits so far; a training step should add exactly one. */
   submits = 0;
   dispatches = 0;
-  /** Tensors copied into textures (Runtime.texture). */
+  /** Tensors copied into textures (Runtime.texture; a copy reused within a submit counts once). */
   textureCopies = 0;
+  /**
+   * This submit's texture copies by source buffer, until the buffer is written: a step reads the input
+   * batch and the weights through textures twice each (forward and backward, forward and the update), and
+   * on llvmpipe a copy of 400 KB costs ~0.2 ms.
+   */
+  readonly #textureOf = new Map<GPUBuffer, { view: GPUTextureView; floats: number }>();
   /** Bind groups created (a dispatch that reuses a cached one adds none). */
   bindGroupsCreated = 0;
 
@@ -173,6 +181,10 @@ export class Runtime {
       this.#bindGroups.set(key, bindGroup);
       this.bindGroupsCreated++;
     }
+    for (const i of cached.writes) {
+      const b = buffers[i];
+      if (!(b instanceof GPUTextureView)) this.#textureOf.delete("buffer" in b ? b.buffer : b);
+    }
     const pass = this.#openPass();
     pass.setPipeline(cached.pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -184,6 +196,7 @@ export class Runtime {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number) {
     this.check();
     this.#closePass();
+    this.#textureOf.delete(dst);
     this.#openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
@@ -194,9 +207,13 @@ export class Runtime {
    */
   texture(buffer: GPUBuffer, floats: number): GPUTextureView {
     this.check();
+    const copied = this.#textureOf.get(buffer);
+    if (copied !== undefined && copied.floats >= floats) return copied.view;
     this.#closePass();
     this.textureCopies++;
-    return this.textures.copyIn(this.#openEncoder(), buffer, floats);
+    const view = this.textures.copyIn(this.#openEncoder(), buffer, floats);
+    this.#textureOf.set(buffer, { view, floats });
+    return view;
   }
 
   /** Whether commands are recorded and not yet submitted. */
@@ -207,6 +224,7 @@ export class Runtime {
   /** Uploads CPU data into a buffer (before any command still unsubmitted; see BufferPool.release). */
   upload(buffer: GPUBuffer, data: ArrayBufferView): void {
     this.check();
+    this.#textureOf.delete(buffer);
     this.device.queue.writeBuffer(
       buffer,
       0,
@@ -233,6 +251,7 @@ export class Runtime {
     this.#uniformUsed = 0;
     this.pool.recycle();
     this.textures.recycle();
+    this.#textureOf.clear();
   }
 
   /**
@@ -340,7 +359,8 @@ export class Runtime {
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: "main" },
     });
-    cached = { key, pipeline, layout, hasUniforms };
+    const writes = kernel.bindings(variant).flatMap((b, i) => (b.access === "read_write" ? [i] : []));
+    cached = { key, pipeline, layout, hasUniforms, writes };
     this.#pipelines.set(key, cached);
     return cached;
   }

@@ -5,8 +5,9 @@
  * steps of the 784-128-10 MLP and the CNN at batch 32 and 128. Prints a table
  * (wall ms, CPU ms, ratios) and writes it to bench/peers/RESULTS.md.
  *
- * Flags: `--steps N` training steps timed per row (default 10; the issue's 200
- * is `--steps 200`), `--only matmul,conv,train`, `--backends webgpu,wasm`, `--no-write`.
+ * Flags: `--steps N` training steps timed per row (default 100: 10 left a 10 ms
+ * step's time ±15% from run to run; the issue's 200 is `--steps 200`; work slower than 2 s
+ * a step is timed once), `--only matmul,conv,train`, `--backends webgpu,wasm`, `--no-write`.
  * On this 2-core llvmpipe machine the default run takes ~9 minutes at load
  * ~3 (~25 under load 8-10), nearly all of it tfjs webgpu (matMul 2048 70-150 s,
  * a conv call 1-30 s, a CNN step 8-33 s);
@@ -21,7 +22,7 @@ import { type TfBackend, tfConv, tfMatMul, tfTrain, useBackend } from "./tfjs.ts
 const { values: flags } = parseArgs({
   args: Deno.args,
   options: {
-    steps: { type: "string", default: "10" },
+    steps: { type: "string", default: "100" },
     warmup: { type: "string", default: "2" },
     only: { type: "string", default: "matmul,conv,train" },
     backends: { type: "string", default: "webgpu,wasm" },

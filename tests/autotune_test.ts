@@ -10,7 +10,7 @@ import { adapterKey, resetTuning, tune, tunedChoice, tuningPending } from "../sr
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { runtime } from "../src/gpu/runtime.ts";
 
-/** 128³ = 2²¹: the smallest product that is tuned. Small integers keep every sum exact. */
+/** 128³ = 2²¹: tuned (from 2¹⁸), against every GEMM (from 2²⁰). Small integers keep every sum exact. */
 function operands(): [wg.Tensor, wg.Tensor] {
   const a = wg.tensor(Float32Array.from({ length: 128 * 128 }, (_, i) => (i * 7) % 5 - 2), [128, 128]);
   const b = wg.tensor(Float32Array.from({ length: 128 * 128 }, (_, i) => (i * 3) % 7 - 3), [128, 128]);

@@ -106,7 +106,7 @@ export function resetTuning(): void {
  * import { assertEquals } from "npm:deno-std@1.4.0/assert/mod.js";
  *
  * const before = Object.keys(wg.tuningTable()).length;
- * wg.matMul(wg.zeros([64, 64]), wg.zeros([64, 64])).dispose(); // too small to tune
+ * wg.matMul(wg.zeros([32, 32]), wg.zeros([32, 32])).dispose(); // too small to tune
  * await wg.tune();
  * assertEquals(Object.keys(wg.tuningTable()).length, before);
  * ```

@@ -86,7 +86,13 @@ const GEMMS: Record<GemmPlan, (g: Gemm) => void> = {
 };
 
 /** M·N·K from which a product is autotuned; below, one dispatch's fixed cost dominates every path. */
-const TUNED_MIN_WORK = 1 << 20;
+const TUNED_MIN_WORK = 1 << 18;
+/**
+ * Below this M·N·K only the candidates that compile in about a second are timed: a 16x32 texture tile or
+ * the windowed kernels take several seconds of LLVM the first time, for products of a millisecond or less
+ * (at batch 256 the MLP's h·W2 and hᵀ·dY, whose h no longer fits a uniform window: texture8x16 vs storage).
+ */
+const QUICK_TUNING_BELOW = 1 << 20;
 
 /**
  * Which GEMM runs (numbers: bench/gemm_variants.md). On llvmpipe a storage
@@ -99,9 +105,11 @@ const TUNED_MIN_WORK = 1 << 20;
  * 4x4 per thread in 16x16 workgroups is the usual winner.
  *
  * Products of at least TUNED_MIN_WORK are autotuned (src/gpu/autotune.ts)
- * among the implementations that can take them; until tuned, and below that
- * size, llvmpipe takes the windowed path for large products, everything else
- * the storage one. `gemmConfig.path` forces a path.
+ * among the implementations that can take them (the quick-to-compile ones
+ * below QUICK_TUNING_BELOW); until tuned, and below that size, llvmpipe takes
+ * the windowed path for large products, the uniform one where both operands
+ * fit a 64 KiB window, everything else the storage one. `gemmConfig.path`
+ * forces a path.
  */
 function gemmPlan(g: Gemm): GemmPlan {
   const { dims, transposeA, transposeB } = g;
@@ -124,12 +132,14 @@ function gemmPlan(g: Gemm): GemmPlan {
   if (M * N * K * batch < TUNED_MIN_WORK) return fallback;
   const key = `gemm/${transposeA ? "t" : "n"}${transposeB ? "t" : "n"}/${batch}/` +
     [M, N, K].map((n) => 2 ** Math.ceil(Math.log2(n))).join("x");
+  const quick = M * N * K * batch < QUICK_TUNING_BELOW;
   return tunedChoice(key, fallback, () => ({
     candidates: [
       "storage",
       ...(uniform ? ["uniform" as const] : []),
-      ...(windowed ? ["windowed" as const] : []),
-      ...(texture ? ["texture8x16" as const, "texture16x32" as const] : []),
+      ...(windowed && !quick ? ["windowed" as const] : []),
+      ...(texture ? ["texture8x16" as const] : []),
+      ...(texture && !quick ? ["texture16x32" as const] : []),
     ],
     reps: Math.max(1, Math.min(200, Math.round(2e8 / (2 * M * N * K * batch)))),
     setup: () => {

@@ -113,3 +113,31 @@ Deno.test("tune: a large conv2d picks texture or uniform-block kernels; both giv
   for (const t of [x, filter]) t.dispose();
   resetTuning();
 });
+
+Deno.test("a tuned winner that cannot take a product of its class is not used for it (the uniform GEMM)", async () => {
+  // Class gemm/tn/1/1024x128x32 holds dW = xᵀ·dy of a 784-input layer for batches of 17 to 32; at 20 both
+  // operands fit a 64 KiB uniform window, at 32 x (25,088 floats) does not.
+  resetTuning();
+  await wg.useTuningStore({
+    load: () => Promise.resolve({ "gemm/tn/1/1024x128x32": "uniform" }),
+    save: () => Promise.resolve(),
+  });
+  const [K, M, N] = [32, 784, 128];
+  const x = Float32Array.from({ length: K * M }, (_, i) => (i * 7) % 5 - 2);
+  const dy = Float32Array.from({ length: K * N }, (_, i) => (i * 3) % 7 - 3);
+  const want = new Float32Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += x[k * M + m] * dy[k * N + n];
+      want[m * N + n] = sum; // small integers: exact
+    }
+  }
+  const [a, b] = [wg.tensor(x, [K, M]), wg.tensor(dy, [K, N])];
+  assertEquals(await wg.matMul(a, b, true, false).data(), want);
+  assert(!tuningPending(), "the stored winner was taken for the class");
+  a.dispose();
+  b.dispose();
+  await wg.useTuningStore(null);
+  resetTuning();
+});

@@ -154,3 +154,15 @@ Deno.test("optimizer state round-trips through getWeights/setWeights", async () 
   for (const o of [first, second]) o.dispose();
   for (const t of [a, start]) t.dispose();
 });
+
+Deno.test("a slot that starts as ones and is updated in place is not taken for ones afterwards", async () => {
+  // adagrad's accumulators start as a fill of initialAccumulatorValue; `mul` returns x for x·(ones from fill)
+  // only while nothing has written them.
+  const v = wg.variable(wg.tensor([1, 2, 3]), true, "opt_test_filled_slot");
+  const optimizer = wg.train.adagrad(0.1, 1);
+  optimizer.applyGradients({ [v.name]: wg.tensor([3, 3, 3]) }); // accumulator 1 + 9 = 10
+  const accumulator = optimizer.getWeights().find((w) => w.name === `${v.name}/accumulator`)!.tensor;
+  assertEquals([...await wg.mul(accumulator, wg.tensor([2, 2, 2])).data()], [20, 20, 20]);
+  optimizer.dispose();
+  v.dispose();
+});

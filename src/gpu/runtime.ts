@@ -84,6 +84,8 @@ export class Runtime {
    * on llvmpipe a copy of 400 KB costs ~0.2 ms.
    */
   readonly #textureOf = new Map<GPUBuffer, { view: GPUTextureView; floats: number }>();
+  /** Buffers whose first `floats` floats all equal `value` (`fill`'s outputs), until written. */
+  readonly #filled = new WeakMap<GPUBuffer, { value: number; floats: number }>();
   /** Bind groups created (a dispatch that reuses a cached one adds none). */
   bindGroupsCreated = 0;
 
@@ -183,7 +185,7 @@ export class Runtime {
     }
     for (const i of cached.writes) {
       const b = buffers[i];
-      if (!(b instanceof GPUTextureView)) this.#textureOf.delete("buffer" in b ? b.buffer : b);
+      if (!(b instanceof GPUTextureView)) this.#written("buffer" in b ? b.buffer : b);
     }
     const pass = this.#openPass();
     pass.setPipeline(cached.pipeline);
@@ -196,7 +198,7 @@ export class Runtime {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number) {
     this.check();
     this.#closePass();
-    this.#textureOf.delete(dst);
+    this.#written(dst);
     this.#openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
@@ -224,7 +226,7 @@ export class Runtime {
   /** Uploads CPU data into a buffer (before any command still unsubmitted; see BufferPool.release). */
   upload(buffer: GPUBuffer, data: ArrayBufferView): void {
     this.check();
-    this.#textureOf.delete(buffer);
+    this.#written(buffer);
     this.device.queue.writeBuffer(
       buffer,
       0,
@@ -303,6 +305,26 @@ export class Runtime {
         message ? message(status.subarray(1)) : `GPU check ${status[0]} failed`,
       );
     }
+  }
+
+  /**
+   * Records that the first `floats` floats of `buffer` now all equal `value`
+   * (float32), until a dispatch, copy or upload writes the buffer.
+   */
+  markFilled(buffer: GPUBuffer, value: number, floats: number): void {
+    this.#filled.set(buffer, { value, floats });
+  }
+
+  /** The value every one of the first `floats` floats of `buffer` holds, if `markFilled` said so and nothing wrote it since. */
+  filledValue(buffer: GPUBuffer, floats: number): number | undefined {
+    const filled = this.#filled.get(buffer);
+    return filled !== undefined && filled.floats >= floats ? filled.value : undefined;
+  }
+
+  /** What the runtime knows of a buffer's contents (its texture copy, a fill) is stale once it is written. */
+  #written(buffer: GPUBuffer): void {
+    this.#textureOf.delete(buffer);
+    this.#filled.delete(buffer);
   }
 
   #bufferId(resource: GPUBuffer | GPUTextureView): number {

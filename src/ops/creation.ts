@@ -97,19 +97,20 @@ export function fill(shape: Shape, value: number, dtype: DType = "float32"): Ten
     const bits = new Uint32Array(one.buffer)[0];
     runtime().dispatch(fillKernel, undefined, [out.buffer], { n: out.size, bits }, grid1D(out.size));
   }
-  filled.set(out, one[0]);
+  if (dtype === "float32" && out.size > 0) runtime().markFilled(out.buffer, one[0], out.size);
   return out;
 }
 
 /** Fills of up to this many elements are uploaded: a dispatch's fixed cost is more (a gradient's seed). */
 const UPLOADED_FILL = 1024;
 
-/** Tensors made by `fill` and their one value. Only variables change contents, and none is registered. */
-const filled = new WeakMap<Tensor, number>();
-
-/** @internal The value of every element of `t` if `fill` made it (e.g. a gradient's seed of ones), else undefined. */
+/**
+ * @internal The value of every element of the float32 tensor `t` if `fill` made its contents and nothing
+ * wrote them since (e.g. a gradient's seed of ones; an optimizer's slots start as fills and are updated in
+ * place), else undefined.
+ */
 export function filledValue(t: Tensor): number | undefined {
-  return filled.get(t);
+  return t.dtype === "float32" && t.size > 0 ? runtime().filledValue(t.buffer, t.size) : undefined;
 }
 
 /**

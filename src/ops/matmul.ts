@@ -6,6 +6,7 @@
 import {
   BAND,
   type FusedActivation,
+  GEMM_PLANS,
   gemmConfig,
   type GemmPlan,
   matMulKernel,
@@ -114,18 +115,19 @@ const QUICK_TUNING_BELOW = 1 << 20;
 function gemmPlan(g: Gemm): GemmPlan {
   const { dims, transposeA, transposeB } = g;
   const texture = textureFits(dims);
-  const windowed = windowedFits(dims);
-  const uniform = uniformFits(dims);
+  // Which implementations can take this product (a tuned class spans sizes that some of them cannot).
+  const takes: Record<GemmPlan, boolean> = {
+    storage: true,
+    uniform: uniformFits(dims),
+    windowed: windowedFits(dims),
+    texture8x16: texture,
+    texture16x32: texture,
+  };
   const forced = gemmConfig.path;
-  if (forced !== "auto") {
-    return (forced === "windowed" && windowed) || (forced.startsWith("texture") && texture) ||
-        (forced === "uniform" && uniform)
-      ? forced
-      : "storage";
-  }
-  const fallback: GemmPlan = windowed && runtime().ctx.isFallbackAdapter && largeEnoughToWindow(dims)
+  if (forced !== "auto") return takes[forced] ? forced : "storage";
+  const fallback: GemmPlan = takes.windowed && runtime().ctx.isFallbackAdapter && largeEnoughToWindow(dims)
     ? "windowed"
-    : uniform
+    : takes.uniform
     ? "uniform"
     : "storage";
   const { M, N, K, batch } = dims;
@@ -133,14 +135,10 @@ function gemmPlan(g: Gemm): GemmPlan {
   const key = `gemm/${transposeA ? "t" : "n"}${transposeB ? "t" : "n"}/${batch}/` +
     [M, N, K].map((n) => 2 ** Math.ceil(Math.log2(n))).join("x");
   const quick = M * N * K * batch < QUICK_TUNING_BELOW;
-  return tunedChoice(key, fallback, () => ({
-    candidates: [
-      "storage",
-      ...(uniform ? ["uniform" as const] : []),
-      ...(windowed && !quick ? ["windowed" as const] : []),
-      ...(texture ? ["texture8x16" as const] : []),
-      ...(texture && !quick ? ["texture16x32" as const] : []),
-    ],
+  const choice = tunedChoice(key, fallback, () => ({
+    candidates: GEMM_PLANS.filter((plan) =>
+      takes[plan] && !(quick && (plan === "windowed" || plan === "texture16x32"))
+    ),
     reps: Math.max(1, Math.min(200, Math.round(2e8 / (2 * M * N * K * batch)))),
     setup: () => {
       const a = randomNormal(g.a.shape, 0, 1, 1), b = randomNormal(g.b.shape, 0, 1, 2);
@@ -152,6 +150,8 @@ function gemmPlan(g: Gemm): GemmPlan {
       };
     },
   })) as GemmPlan;
+  // The winner was timed on the first product of its class; e.g. the uniform GEMM may not take a larger one.
+  return takes[choice] ? choice : fallback;
 }
 
 /** The operands and options of {@linkcode fusedMatMul}. */

@@ -28,7 +28,7 @@ import { runtime } from "../gpu/runtime.ts";
 import { formatShape } from "../shape.ts";
 import { empty, type Tensor } from "../tensor.ts";
 import { padMatrix } from "./_pad.ts";
-import { bandsPay, WINDOW_FLOATS, windowAt, windowed } from "./_uniform_window.ts";
+import { alignOf, bandsPay, WINDOW_FLOATS, windowAt, windowed } from "./_uniform_window.ts";
 import { asTensor, checkDType } from "./_util.ts";
 import { randomNormal } from "./creation.ts";
 import { activationGradFromOutput } from "./elementwise.ts";
@@ -443,7 +443,7 @@ function packBands(x: Tensor, rows: number, K: number, transposed: boolean, batc
   };
   // Stored layout: `outer` lines of `inner` floats; a window holds `lines` whole lines, 256-byte aligned.
   const [outer, inner] = transposed ? [K, rows] : [rows, K];
-  const align = 64 / gcd(inner, 64);
+  const align = alignOf(inner);
   const lines = Math.floor(4 * WINDOW_VEC4 / inner / align) * align;
   if (lines === 0 || (batches > 1 && (outer * inner) % 64 !== 0)) {
     runtime().dispatch(packKernel, { window: false }, [x.buffer, p.buffer], {
@@ -478,10 +478,6 @@ function packBands(x: Tensor, rows: number, K: number, transposed: boolean, batc
   }
   if (src !== x) src.dispose();
   return p;
-}
-
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
 }
 
 /**

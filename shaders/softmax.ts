@@ -89,8 +89,11 @@ export const LABEL_OUT_OF_RANGE = 1;
  * Dense labels are [rows, C] float; sparse labels are [rows] int32 class
  * indices; an index outside [0, C) writes LABEL_OUT_OF_RANGE to `status`
  * (reported at the next readback) and gives a NaN loss.
+ *
+ * `mean`: one workgroup loops over all rows and writes only their mean loss
+ * (small batches: a training step's loss without a second, reducing dispatch).
  */
-export const softmaxCrossEntropyKernel: Kernel<{ sparse: boolean }> = {
+export const softmaxCrossEntropyKernel: Kernel<{ sparse: boolean; mean: boolean }> = {
   name: "softmax_cross_entropy",
   // dz is scaled by dzScale: 1/rows folds the mean's gradient into it (ops/losses.ts).
   uniforms: [["rows", "u32"], ["c", "u32"], ["dzScale", "f32"]],
@@ -101,15 +104,13 @@ export const softmaxCrossEntropyKernel: Kernel<{ sparse: boolean }> = {
     { name: "dz", type: "f32", access: "read_write" },
     ...(sparse ? [{ name: "status", type: "atomic<u32>", access: "read_write" } as const] : []),
   ],
-  key: ({ sparse }) => String(sparse),
-  source: ({ sparse }) =>
+  key: ({ sparse, mean }) => `${sparse}${mean ? "/mean" : ""}`,
+  source: ({ sparse, mean }) =>
     wgsl`
 ${LINEAR_INDEX}
 ${ROW_STATS}
-@compute @workgroup_size(${WG_1D})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let row = linearIndex(gid, groups);
-  if (row >= params.rows) { return; }
+// Writes the dz of one row and returns its loss.
+fn crossEntropyRow(row: u32) -> f32 {
   let base = row * params.c;
   let m = rowMax(base, params.c);
   let s = rowSumExp(base, params.c, m);
@@ -128,14 +129,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
       if (claim.old_value != 0u) { break; }
     }
-    loss[row] = bitcast<f32>(0x7fc00000u); // NaN: never a plausible loss
     for (var j = 0u; j < params.c; j++) { dz[base + j] = 0.0; }
-    return;
+    return bitcast<f32>(0x7fc00000u); // NaN: never a plausible loss
   }
-  loss[row] = (m - x[base + u32(label)]) + logS;
   for (var j = 0u; j < params.c; j++) {
     dz[base + j] = (exp(x[base + j] - m) / s - select(0.0, 1.0, j == u32(label))) * params.dzScale;
   }
+  return (m - x[base + u32(label)]) + logS;
 #else
   var yGap = 0.0; // Σ y_j·(m - z_j)
   var ySum = 0.0;
@@ -143,10 +143,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     yGap += labels[base + j] * (m - x[base + j]);
     ySum += labels[base + j];
   }
-  loss[row] = yGap + ySum * logS;
   for (var j = 0u; j < params.c; j++) {
     dz[base + j] = (exp(x[base + j] - m) / s * ySum - labels[base + j]) * params.dzScale;
   }
+  return yGap + ySum * logS;
 #endif
-}`,
+}
+#if ${mean}
+var<workgroup> partial: array<f32, ${WG_1D}>;
+@compute @workgroup_size(${WG_1D})
+fn main(@builtin(local_invocation_index) lane: u32) {
+  var sum = 0.0;
+  for (var row = lane; row < params.rows; row += ${WG_1D}u) { sum += crossEntropyRow(row); }
+  partial[lane] = sum;
+  workgroupBarrier();
+  if (lane == 0u) {
+    var total = 0.0;
+    for (var k = 0u; k < ${WG_1D}u; k++) { total += partial[k]; }
+    loss[0] = total / f32(params.rows);
+  }
+}
+#else
+@compute @workgroup_size(${WG_1D})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let row = linearIndex(gid, groups);
+  if (row >= params.rows) { return; }
+  loss[row] = crossEntropyRow(row);
+}
+#endif
+`,
 };

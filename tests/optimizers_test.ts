@@ -76,33 +76,45 @@ const RULES: Record<string, { make: () => wg.train.Optimizer; rule: Rule; slots:
   },
 };
 
-// 67: not a multiple of the 64-thread workgroup; 4099: on llvmpipe, large enough for the update to read
-// texture copies (from 4096 floats), and not whole texels.
+// Every variable of a test is updated by the same applyGradients calls. 4099: on llvmpipe, large enough for
+// its update to read texture copies (from 4096 floats), and not whole texels; 67: not a multiple of the
+// 64-thread workgroup; the small ones share dispatches, several of them per call (at most 8 variables and
+// the adapter's storage bindings a dispatch), and a variable's elements must not spill into its neighbour's.
+const SIZES = [67, 4099, 1, 130, 3, 17, 2, 5, 9, 64, 11];
+
 for (const [name, { make, rule, slots, init }] of Object.entries(RULES)) {
-  for (const n of [67, 4099]) {
-    Deno.test(`optimizer ${name} matches Keras's update rule over 5 steps (${n} weights)`, async () => {
-      const random = new Random(11);
+  Deno.test(`optimizer ${name} matches Keras's update rule over 5 steps (${SIZES.join(", ")} weights)`, async () => {
+    const random = new Random(11);
+    const cases = SIZES.map((n, k) => {
       const w = Array.from({ length: n }, () => random.normal());
-      const state = Array.from({ length: slots }, () => new Array(n).fill(init ?? 0));
-      const v = wg.variable(wg.tensor(w), true, `opt_test_${name}_${n}`);
-      const optimizer = make();
-      for (let t = 1; t <= 5; t++) {
-        const g = Array.from({ length: n }, () => random.normal() * (t % 2 ? 1 : 0.01));
+      return {
+        w,
+        state: Array.from({ length: slots }, () => new Array(n).fill(init ?? 0)),
+        variable: wg.variable(wg.tensor(w), true, `opt_test_${name}_${k}_${n}`),
+      };
+    });
+    const optimizer = make();
+    for (let t = 1; t <= 5; t++) {
+      const grads: Record<string, wg.Tensor> = {};
+      for (const { w, state, variable } of cases) {
+        const g = Array.from({ length: w.length }, () => random.normal() * (t % 2 ? 1 : 0.01));
         rule(w, g, state, t);
-        const grad = wg.tensor(g);
-        optimizer.applyGradients({ [v.name]: grad });
-        grad.dispose();
+        grads[variable.name] = wg.tensor(g);
       }
-      const got = await v.data();
+      optimizer.applyGradients(grads);
+      for (const g of Object.values(grads)) g.dispose();
+    }
+    for (const { w, variable } of cases) {
+      const got = await variable.data();
       let worst = 0;
       got.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - w[i]) / (1e-3 + Math.abs(w[i])))));
       // float32 state over 5 steps: relative error ~1e-6; 1e-4 leaves room for √ and division rounding.
-      assert(worst < 1e-4, `${name}: worst relative error ${worst}`);
-      assertEquals(optimizer.iterations, 5);
-      optimizer.dispose();
-      v.dispose();
-    });
-  }
+      assert(worst < 1e-4, `${name}, ${w.length} weights: worst relative error ${worst}`);
+      variable.dispose();
+    }
+    assertEquals(optimizer.iterations, 5);
+    optimizer.dispose();
+  });
 }
 
 Deno.test("applyGradients updates a variable without touching a tensor it was assigned from", async () => {

@@ -151,11 +151,15 @@ export function sparseSoftmaxCrossEntropy(labels: Tensor, logits: Tensor): Tenso
   return fusedSoftmaxCrossEntropy("sparseSoftmaxCrossEntropy", y, z, true);
 }
 
+/** Logits up to which one workgroup computes the loss and its mean (a batch of 256 x 10: 2,560). */
+const MEAN_IN_KERNEL_MAX = 65536;
+
 /**
  * One kernel gives the per-example loss and dz = softmax·Σy - y. When only the
  * logits are differentiated (a training step), dz comes out scaled by 1/rows
  * and the mean and its gradient are one tape node: dlogits = dLoss·dz, one
- * dispatch instead of the mean's broadcast and scale and the row scale.
+ * dispatch instead of the mean's broadcast and scale and the row scale. For
+ * up to MEAN_IN_KERNEL_MAX logits the kernel also takes the mean itself.
  */
 function fusedSoftmaxCrossEntropy(op: string, labels: Tensor, logits: Tensor, sparse: boolean): Tensor {
   const c = logits.shape[logits.rank - 1] ?? 0;
@@ -164,31 +168,33 @@ function fusedSoftmaxCrossEntropy(op: string, labels: Tensor, logits: Tensor, sp
   // dlabels = dLoss_row · (logΣexp(z) - z) = -dLoss_row · logSoftmax(z), for dense labels that something
   // differentiates (asked now, so a training step, whose labels are data, pays nothing for it)
   const labelGrad = !sparse && isWatched(labels);
-  const rowLoss = empty(logits.shape.slice(0, -1));
-  const dz = empty(logits.shape);
   const rt = runtime();
-  if (rows > 0) {
+  const dz = empty(logits.shape);
+  const dispatch = (loss: Tensor, mean: boolean) =>
     rt.dispatch(
       softmaxCrossEntropyKernel,
-      { sparse },
-      [
-        logits.buffer,
-        labels.buffer,
-        rowLoss.buffer,
-        dz.buffer,
-        ...(sparse ? [rt.statusBuffer] : []),
-      ],
+      { sparse, mean },
+      [logits.buffer, labels.buffer, loss.buffer, dz.buffer, ...(sparse ? [rt.statusBuffer] : [])],
       { rows, c, dzScale: labelGrad ? 1 : 1 / rows },
-      grid1D(rows),
+      mean ? [1] : grid1D(rows),
     );
-  }
   if (!labelGrad) {
-    const loss = withTape(null, () => mean(rowLoss));
-    rowLoss.dispose();
+    let loss: Tensor;
+    if (rows > 0 && logits.size <= MEAN_IN_KERNEL_MAX) {
+      loss = empty([]);
+      dispatch(loss, true);
+    } else {
+      const rowLoss = empty(logits.shape.slice(0, -1));
+      if (rows > 0) dispatch(rowLoss, false);
+      loss = withTape(null, () => mean(rowLoss));
+      rowLoss.dispose();
+    }
     record(loss, [logits], (dLoss, [dz]) => [mul(dz, dLoss)], [dz]);
     dz.dispose();
     return loss;
   }
+  const rowLoss = empty(logits.shape.slice(0, -1));
+  if (rows > 0) dispatch(rowLoss, false);
   // dlogits = dLoss_row · (softmax·Σy - y), dz computed in the forward pass
   record(
     rowLoss,

@@ -1,10 +1,16 @@
 /**
  * Optimizers with TensorFlow.js's interface (`minimize`, `applyGradients`,
- * `getWeights`/`setWeights`) and Keras's update rules and defaults. Each
- * update is one in-place kernel per variable; `applyGradients` ends the
- * training step with one submit.
+ * `getWeights`/`setWeights`) and Keras's update rules and defaults. Updates
+ * are in-place kernels, one per large variable and one per group of small
+ * ones; `applyGradients` ends the training step with one submit.
  */
-import { OPTIMIZER_UPDATES, optimizerKernel, type OptimizerKind } from "../../shaders/optimizers.ts";
+import {
+  bindingsPerVariable,
+  MAX_GROUPED_VARIABLES,
+  OPTIMIZER_UPDATES,
+  optimizerKernel,
+  type OptimizerKind,
+} from "../../shaders/optimizers.ts";
 import { grid1D } from "../../shaders/_wgsl.ts";
 import { variableGrads } from "../autograd/gradients.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
@@ -136,6 +142,8 @@ export class Optimizer {
       alphaT,
       nesterov: c.nesterov ? 1 : 0,
     };
+    const gpu = runtime();
+    const grouped: { buffers: GPUBuffer[]; size: number }[] = [];
     for (const [name, grad] of entries) {
       const v = variableByName(name);
       if (v === undefined) throw new Error(`applyGradients: no live variable is called '${name}'`);
@@ -149,24 +157,47 @@ export class Optimizer {
         );
       }
       if (v.size === 0) continue;
-      const slots = this.#slotsOf(v);
-      const gpu = runtime();
+      const slots = this.#slotsOf(v).map((s) => s.buffer);
+      // Exclusive: a tensor sharing the variable's buffer (a gradient that is a view of it) keeps the
+      // old values, so no dispatch reads a buffer it also writes.
       const weights = v.exclusiveBuffer();
       // On llvmpipe, reading texture copies is ~3x faster than storage loads (shaders/optimizers.ts),
       // except for small variables (biases), where the four copies cost more than they save.
       const texture = gpu.ctx.isFallbackAdapter && v.size >= TEXTURE_MIN_FLOATS &&
         v.size <= gpu.textures.maxFloats;
-      const inputs = texture
-        ? [weights, grad.buffer, ...slots.map((s) => s.buffer)].map((b) =>
-          gpu.texture(b, Math.ceil(v.size / 4) * 4)
-        )
-        : [grad.buffer];
+      if (!texture) {
+        grouped.push({ buffers: [weights, ...slots, grad.buffer], size: v.size });
+        continue;
+      }
       gpu.dispatch(
         optimizerKernel,
-        { kind: this.kind, texture },
-        [weights, ...slots.map((s) => s.buffer), ...inputs],
-        { n: v.size, ...uniforms },
-        grid1D(texture ? Math.ceil(v.size / 4) : v.size),
+        { kind: this.kind, texture, count: 1 },
+        [
+          weights,
+          ...slots,
+          ...[weights, grad.buffer, ...slots].map((b) => gpu.texture(b, Math.ceil(v.size / 4) * 4)),
+        ],
+        { n: v.size, ends: [], ...uniforms },
+        grid1D(Math.ceil(v.size / 4)),
+      );
+    }
+    const perDispatch = Math.max(
+      1,
+      Math.min(
+        MAX_GROUPED_VARIABLES,
+        Math.floor(gpu.device.limits.maxStorageBuffersPerShaderStage / bindingsPerVariable(this.kind)),
+      ),
+    );
+    for (let first = 0; first < grouped.length; first += perDispatch) {
+      const group = grouped.slice(first, first + perDispatch);
+      const ends: number[] = [];
+      for (const { size } of group) ends.push((ends.at(-1) ?? 0) + size);
+      gpu.dispatch(
+        optimizerKernel,
+        { kind: this.kind, texture: false, count: group.length },
+        group.flatMap((u) => u.buffers),
+        { n: ends.at(-1)!, ends, ...uniforms },
+        grid1D(ends.at(-1)!),
       );
     }
     runtime().flush();

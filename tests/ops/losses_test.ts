@@ -7,7 +7,7 @@
  * n = elements, rows = examples, C = classes (the last axis).
  */
 import fc from "fast-check";
-import { assertAlmostEquals, assertRejects } from "@std/assert";
+import { assert, assertAlmostEquals, assertRejects } from "@std/assert";
 import * as wg from "../../mod.ts";
 import type * as lossOps from "../../src/ops/losses.ts";
 import { type Arr, arr, fsum } from "../_reference/array.ts";
@@ -219,3 +219,31 @@ Deno.test("sparseSoftmaxCrossEntropy: a label out of range is reported at the re
   await assertRejects(() => loss.data(), wg.GPUAssertionError, "label 3 of example 1 is out of range [0, 3)");
   [z, labels, loss].forEach((t) => t.dispose());
 });
+
+// The batch's mean is taken inside the kernel up to 65,536 logits (one workgroup: 131 rows are 3 per lane
+// for some lanes), by a second, reducing dispatch above that (1031 x 67 = 69,077).
+for (const [rows, c] of [[131, 10], [1031, 67]]) {
+  Deno.test(`sparseSoftmaxCrossEntropy and its gradient at ${rows} x ${c} = float64 softmax - onehot`, async () => {
+    const rng = new Random(rows);
+    const z = Array.from({ length: rows * c }, () => rng.normal() * 4);
+    const labels = Int32Array.from({ length: rows }, () => rng.int(c));
+    const logits = wg.tensor(z, [rows, c]), y = wg.tensor(labels, [rows]);
+    const { value, grad } = wg.valueAndGrad((t: wg.Tensor) => wg.losses.sparseSoftmaxCrossEntropy(y, t))(
+      logits,
+    );
+    const [loss, dz] = [(await value.data())[0], await grad.data()];
+    const want: number[] = [], rowLosses: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      const row = z.slice(r * c, (r + 1) * c);
+      const m = Math.max(...row), s = fsum(row.map((v) => Math.exp(v - m)));
+      rowLosses.push(m - row[labels[r]] + Math.log(s));
+      row.forEach((v, j) => want.push((Math.exp(v - m) / s - (j === labels[r] ? 1 : 0)) / rows));
+    }
+    const wantLoss = fsum(rowLosses) / rows;
+    assertAlmostEquals(loss, wantLoss, 1e-5 * wantLoss);
+    let worst = 0;
+    dz.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - want[i]))));
+    assert(worst < 1e-6 / rows, `dz: worst absolute error ${worst}`);
+    [logits, y, value, grad].forEach((t) => t.dispose());
+  });
+}

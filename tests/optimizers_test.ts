@@ -2,7 +2,7 @@
  * Each optimizer's in-place GPU update against a float64 CPU transcription
  * of Keras's update rule, over several steps with varying gradients.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import "./_helpers/gpu.ts";
 import * as wg from "../mod.ts";
 import { Random } from "../src/random.ts";
@@ -177,4 +177,23 @@ Deno.test("a slot that starts as ones and is updated in place is not taken for o
   assertEquals([...await wg.mul(accumulator, wg.tensor([2, 2, 2])).data()], [20, 20, 20]);
   optimizer.dispose();
   v.dispose();
+});
+
+Deno.test("applyGradients checks every pair before it updates any, and takes a variable once", async () => {
+  const a = wg.variable(wg.tensor([1, 2]), true, "opt_check_a"),
+    b = wg.variable(wg.tensor([3]), true, "opt_check_b");
+  const ga = wg.tensor([1, 1]), wrong = wg.tensor([1, 1]);
+  const optimizer = wg.train.sgd(0.5);
+  assertThrows(() => optimizer.applyGradients({ [a.name]: ga, [b.name]: wrong }), wg.ShapeError, "[2]");
+  assertThrows(
+    () => optimizer.applyGradients([{ name: a.name, tensor: ga }, { name: a.name, tensor: ga }]),
+    Error,
+    "'opt_check_a' is given more than one gradient",
+  );
+  assertEquals([...await a.data()], [1, 2]);
+  assertEquals(optimizer.iterations, 0);
+  optimizer.applyGradients([{ name: a.name, tensor: ga }]);
+  assertEquals([...await a.data()], [0.5, 1.5]);
+  [a, b, ga, wrong].forEach((t) => t.dispose());
+  optimizer.dispose();
 });

@@ -121,12 +121,13 @@ export class Optimizer {
 
   /**
    * Updates each named variable in place from its gradient, then submits the
-   * step (one submit, no readback).
+   * step (one submit, no readback). Every pair is checked before any update.
    */
   applyGradients(grads: Record<string, Tensor> | readonly NamedTensor[]): void {
     const entries = Array.isArray(grads)
       ? (grads as readonly NamedTensor[]).map((g) => [g.name, g.tensor] as const)
       : Object.entries(grads as Record<string, Tensor>);
+    const updates = checkedUpdates(entries);
     this.iterations++;
     const c = this.config;
     const t = this.iterations;
@@ -144,19 +145,7 @@ export class Optimizer {
     };
     const gpu = runtime();
     const grouped: { buffers: GPUBuffer[]; size: number }[] = [];
-    for (const [name, grad] of entries) {
-      const v = variableByName(name);
-      if (v === undefined) throw new Error(`applyGradients: no live variable is called '${name}'`);
-      if (grad.dtype !== "float32" || v.dtype !== "float32") {
-        throw new DTypeError(`applyGradients: '${name}' and its gradient must be float32`);
-      }
-      if (!shapesEqual(grad.shape, v.shape)) {
-        throw new ShapeError(
-          `applyGradients: gradient ${formatShape(grad.shape)} does not match variable '${name}' ` +
-            formatShape(v.shape),
-        );
-      }
-      if (v.size === 0) continue;
+    for (const { v, grad } of updates) {
       const slots = this.#slotsOf(v).map((s) => s.buffer);
       // Exclusive: a tensor sharing the variable's buffer (a gradient that is a view of it) keeps the
       // old values, so no dispatch reads a buffer it also writes.
@@ -253,4 +242,30 @@ export class Optimizer {
     }
     return slots;
   }
+}
+
+/**
+ * The variables named by `entries` and their gradients, checked (dtypes, shapes, each variable once:
+ * two updates of one variable in one dispatch would bind its buffer twice for writing); empty ones left out.
+ */
+function checkedUpdates(entries: readonly (readonly [string, Tensor])[]): { v: Variable; grad: Tensor }[] {
+  const seen = new Set<string>();
+  const updates: { v: Variable; grad: Tensor }[] = [];
+  for (const [name, grad] of entries) {
+    const v = variableByName(name);
+    if (v === undefined) throw new Error(`applyGradients: no live variable is called '${name}'`);
+    if (seen.has(name)) throw new Error(`applyGradients: '${name}' is given more than one gradient`);
+    seen.add(name);
+    if (grad.dtype !== "float32" || v.dtype !== "float32") {
+      throw new DTypeError(`applyGradients: '${name}' and its gradient must be float32`);
+    }
+    if (!shapesEqual(grad.shape, v.shape)) {
+      throw new ShapeError(
+        `applyGradients: gradient ${formatShape(grad.shape)} does not match variable '${name}' ` +
+          formatShape(v.shape),
+      );
+    }
+    if (v.size > 0) updates.push({ v, grad });
+  }
+  return updates;
 }

@@ -66,13 +66,17 @@ async function readSlots(): Promise<{ label: string; ms: number }[]> {
   return out;
 }
 
-// The time each step first calls queue.submit (the end of its encoding).
+// The time each step first calls queue.submit (the end of its encoding), and the time spent inside submit
+// (on llvmpipe it runs the GL commands before it returns: the kernels, and the copies between passes).
 const queue = device.queue;
 const submit = queue.submit.bind(queue);
 let firstSubmitAt: number | null = null;
+let submitMs = 0;
 queue.submit = (buffers: GPUCommandBuffer[]) => {
-  firstSubmitAt ??= performance.now();
+  const t0 = performance.now();
+  firstSubmitAt ??= t0;
   submit(buffers);
+  submitMs += performance.now() - t0;
 };
 
 // Per-dispatch mode: label each pass with its kernel variant and submit after each dispatch.
@@ -96,12 +100,12 @@ async function profile(model: PeerModel, batch: number) {
   const { step, dispose } = await adamTraining(model, batch, 3);
   await step().data();
   // (1) as in training, each step from an idle GPU
-  let encode = 0, inDispatch = 0, wall = 0;
+  let encode = 0, inDispatch = 0, wall = 0, inSubmit = 0;
   const n0 = rt.dispatches;
   label = "step";
   for (let i = 0; i < steps; i++) {
     await queue.onSubmittedWorkDone();
-    const d0 = dispatchMs;
+    const d0 = dispatchMs, s0 = submitMs;
     firstSubmitAt = null;
     const t0 = performance.now();
     step().dispose();
@@ -109,6 +113,7 @@ async function profile(model: PeerModel, batch: number) {
     wall += performance.now() - t0;
     encode += firstSubmitAt! - t0;
     inDispatch += dispatchMs - d0;
+    inSubmit += submitMs - s0;
   }
   label = null;
   const gpu = (await readSlots()).reduce((s, p) => s + p.ms, 0) / steps;
@@ -123,6 +128,15 @@ async function profile(model: PeerModel, batch: number) {
         gpu.toFixed(2)
       } ms/step; ` +
       `wall incl. submit + wait ${(wall / steps).toFixed(1)} ms/step`,
+  );
+  console.log(
+    `inside queue.submit (CPU) ${
+      (inSubmit / steps).toFixed(2)
+    } ms/step: where the adapter runs the commands ` +
+      `as they are submitted (llvmpipe), the passes and ${
+        (inSubmit / steps - gpu).toFixed(2)
+      } ms of copies ` +
+      "and pass setup between them",
   );
   // (2) a pass and a submit per dispatch
   jsMs.clear();

@@ -131,25 +131,49 @@ fn activationGrad4(dy: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
  * dz = act'(y)·dy, a vec4 per invocation, dy and y read from texture copies:
  * the gradient of an activation fused into a GEMM or conv on llvmpipe, where a
  * texel costs about a quarter of one float's storage load (src/ops/elementwise.ts).
+ * `biasGrad`: dz seen as [rows, N], an invocation per 4 columns walks the rows
+ * and also writes their sums, the bias gradient (a dense layer's backward: one
+ * dispatch instead of this one and a reduction).
  */
-export const activationGradKernel: Kernel<{ activation: Exclude<FusedActivation, "linear"> }> = {
+export const activationGradKernel: Kernel<
+  { activation: Exclude<FusedActivation, "linear">; biasGrad?: boolean }
+> = {
   name: "activation_grad",
-  uniforms: [["total", "u32"], ["alpha", "f32"]],
-  bindings: () => [
+  // total: texels of dz; columnTexels (N / 4) for biasGrad.
+  uniforms: [["total", "u32"], ["alpha", "f32"], ["columnTexels", "u32"]],
+  bindings: ({ biasGrad }) => [
     { name: "dyt", type: "", access: "texture" },
     { name: "yt", type: "", access: "texture" },
     { name: "dz", type: "vec4<f32>", access: "read_write" },
+    ...(biasGrad ? [{ name: "dBias", type: "vec4<f32>", access: "read_write" } as const] : []),
   ],
-  source: ({ activation }) => `
+  key: ({ activation, biasGrad }) => `${activation}${biasGrad ? "/biasGrad" : ""}`,
+  source: ({ activation, biasGrad }) => `
 ${activationGradFunction(activation)}
 ${LINEAR_INDEX}
 ${TEXEL}
-@compute @workgroup_size(${WG_1D})
+${
+    biasGrad
+      ? `// 8 lanes a workgroup: the 32 column texels of a 128-wide layer still fill 4 workgroups.
+@compute @workgroup_size(8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  if (j >= params.columnTexels) { return; }
+  var sum = vec4<f32>(0.0);
+  for (var i = j; i < params.total; i += params.columnTexels) {
+    let v = activationGrad4(texel(dyt, i), texel(yt, i));
+    dz[i] = v;
+    sum += v;
+  }
+  dBias[j] = sum;
+}`
+      : `@compute @workgroup_size(${WG_1D})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = linearIndex(gid, groups);
   if (i >= params.total) { return; }
   dz[i] = activationGrad4(texel(dyt, i), texel(yt, i));
-}`,
+}`
+  }`,
 };
 
 /**

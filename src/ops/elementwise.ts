@@ -54,18 +54,58 @@ export function activationGradFromOutput(
   const gpu = runtime();
   // On llvmpipe y and dy are read from texture copies, 4 floats a texel: a texel costs about a quarter
   // of one float's storage load (the MLP's relu' 1.8 → ~0.7 ms at batch 256).
-  if (gpu.ctx.isFallbackAdapter && dy.size % 4 === 0 && dy.size > 0 && dy.size <= gpu.textures.maxFloats) {
+  if (texturesPay(dy)) {
     const dz = emptyWindowed(dy.shape); // a conv layer's dz may be read through uniform windows next
     gpu.dispatch(
       activationGradKernel,
       { activation },
       [gpu.texture(dy.buffer, dy.size), gpu.texture(y.buffer, y.size), dz.buffer],
-      { total: dy.size / 4, alpha },
+      { total: dy.size / 4, alpha, columnTexels: 0 },
       grid1D(dy.size / 4),
     );
     return dz;
   }
   return unaryGradFrom(activation, y, y, dy, alpha);
+}
+
+/** Rows up to which one invocation per 4 columns walks a dense layer's dz for its bias gradient. */
+const BIAS_GRAD_MAX_ROWS = 4096;
+
+/**
+ * @internal [dz, dbias] for an activation and a bias [N] fused into a GEMM
+ * epilogue: dz = act'(y)·dy (as activationGradFromOutput) and its sums over
+ * all but the last axis. On llvmpipe, where a dispatch costs ~0.05 ms whatever
+ * its size, one kernel does both for up to BIAS_GRAD_MAX_ROWS rows.
+ */
+export function activationAndBiasGrads(
+  activation: Exclude<FusedActivation, "linear">,
+  y: Tensor,
+  dy: Tensor,
+  alpha: number,
+  bias: Tensor,
+): [Tensor, Tensor] {
+  const n = bias.size, rows = dy.size / n;
+  if (!texturesPay(dy) || n % 4 !== 0 || rows > BIAS_GRAD_MAX_ROWS) {
+    const dz = activationGradFromOutput(activation, y, dy, alpha);
+    return [dz, sumTo(dz, bias.shape)];
+  }
+  const gpu = runtime();
+  const dz = emptyWindowed(dy.shape);
+  const dBias = empty(bias.shape);
+  gpu.dispatch(
+    activationGradKernel,
+    { activation, biasGrad: true },
+    [gpu.texture(dy.buffer, dy.size), gpu.texture(y.buffer, y.size), dz.buffer, dBias.buffer],
+    { total: dy.size / 4, alpha, columnTexels: n / 4 },
+    [Math.ceil(n / 4 / 8)],
+  );
+  return [dz, dBias];
+}
+
+/** Whether dz = act'·dy reads texture copies: on llvmpipe, for whole texels that fit a texture. */
+function texturesPay(dy: Tensor): boolean {
+  const gpu = runtime();
+  return gpu.ctx.isFallbackAdapter && dy.size % 4 === 0 && dy.size > 0 && dy.size <= gpu.textures.maxFloats;
 }
 
 function unaryGradFrom(op: UnaryOp, x: Tensor, y: Tensor, dy: Tensor, alpha: number): Tensor {

@@ -31,7 +31,7 @@ import { padMatrix } from "./_pad.ts";
 import { alignOf, bandsPay, WINDOW_FLOATS, windowAt, windowed } from "./_uniform_window.ts";
 import { asTensor, checkDType } from "./_util.ts";
 import { randomNormal } from "./creation.ts";
-import { activationGradFromOutput } from "./elementwise.ts";
+import { activationAndBiasGrads, activationGradFromOutput } from "./elementwise.ts";
 import { sumTo } from "./reduce.ts";
 
 /** M·N·K from which llvmpipe takes the windowed path (below, packing and dispatching cost more than they save). */
@@ -239,9 +239,13 @@ export function fusedMatMul(config: FusedMatMulConfig): Tensor {
   return record(c, inputs, (dy, [a, b, c]) => {
     // NOTE: every fusable activation's derivative can be written in y alone
     // (x > 0 ⟺ y > 0 for relu, elu, leakyRelu), so y stands in for x.
-    const dz = activation === "linear" ? dy : activationGradFromOutput(activation, c, dy, alpha);
+    const [dz, dBias] = activation === "linear"
+      ? [dy, bias && sumTo(dy, bias.shape)]
+      : bias
+      ? activationAndBiasGrads(activation, c, dy, alpha, bias)
+      : [activationGradFromOutput(activation, c, dy, alpha), undefined];
     const [da, db] = matMulGrads(a, b, dz, transposeA, transposeB, needA, needB);
-    return bias ? [da, db, sumTo(dz, bias.shape)] : [da, db];
+    return dBias ? [da, db, dBias] : [da, db];
   }, [a, b, c]);
 }
 

@@ -34,11 +34,16 @@ import { type Case, checkOp, described, type OpSpec, U } from "../_helpers/check
 import { runtime } from "../../src/gpu/runtime.ts";
 
 // Every export of src/ops/elementwise.ts is a row of a table below or named here: an op added without a test
-// does not compile. NOTE: activationGradFromOutput (the fused epilogues' activation gradient) is checked
-// through the fused GEMM and conv gradients in matmul_test.ts and conv_test.ts.
+// does not compile. NOTE: activationGradFromOutput and activationAndBiasGrads (the fused epilogues' activation
+// and bias gradients) are checked through the fused GEMM and conv gradients in matmul_test.ts and conv_test.ts.
 type Untested = Exclude<
   keyof typeof elementwiseOps,
-  UnaryOp | BinaryOp | "sigmoidCrossEntropyWithLogits" | "broadcastTo" | "activationGradFromOutput"
+  | UnaryOp
+  | BinaryOp
+  | "sigmoidCrossEntropyWithLogits"
+  | "broadcastTo"
+  | "activationGradFromOutput"
+  | "activationAndBiasGrads"
 >;
 const _everyOpHasATest: [Untested] extends [never] ? true : Untested = true;
 

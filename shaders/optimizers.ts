@@ -67,9 +67,10 @@ export const OPTIMIZER_UPDATES: Record<OptimizerKind, { slots: number; update: s
  * variable are read from texture copies (Runtime.texture) and each invocation
  * updates 4 elements (vec4), on llvmpipe ~3x faster than storage loads (a
  * texel costs ~1/4 of one float's storage load there); the writes go to
- * storage either way. Otherwise `count` variables (at most 8: biases, small
- * kernels) share one dispatch, invocation i updating element i of their
- * concatenation: a dispatch costs ~0.05-0.1 ms on llvmpipe whatever its size.
+ * storage either way. Otherwise `count` variables (at most 8, and as many as
+ * the adapter's storage bindings allow) share one dispatch, invocation i
+ * updating element i of their concatenation: on llvmpipe, where the small
+ * ones (biases) take this path, a dispatch costs ~0.05-0.1 ms whatever its size.
  */
 export interface OptimizerVariant {
   kind: OptimizerKind;

@@ -197,3 +197,31 @@ Deno.test("applyGradients checks every pair before it updates any, and takes a v
   [a, b, ga, wrong].forEach((t) => t.dispose());
   optimizer.dispose();
 });
+
+// Small variables share a dispatch, where a buffer both written and read would make it invalid (or racy: the
+// invocations updating b's 256 elements run before most of those reading them as a's gradient).
+Deno.test("a gradient that is another variable of the same call (or a view of it) is read before the update", async () => {
+  const n = 256, ramp = (k: number) => Array.from({ length: n }, (_, i) => i + k);
+  const a = wg.variable(wg.tensor(ramp(0)), true, "opt_alias_a"),
+    b = wg.variable(wg.tensor(ramp(1)), true, "opt_alias_b");
+  const c = wg.variable(wg.tensor(ramp(2)), true, "opt_alias_c"), g = wg.tensor(ramp(3));
+  const optimizer = wg.train.sgd(0.5);
+  // b ← b - g/2; a ← a - b/2 with b's value before this call; c ← c - a/2 through a view of a's old value
+  const aView = wg.reshape(a, [n]);
+  optimizer.applyGradients([
+    { name: b.name, tensor: g },
+    { name: a.name, tensor: b },
+    { name: c.name, tensor: aView },
+  ]);
+  assertEquals([...await b.data()], ramp(1).map((v, i) => v - (i + 3) / 2));
+  assertEquals([...await a.data()], ramp(0).map((v, i) => v - (i + 1) / 2));
+  assertEquals([...await c.data()], ramp(2).map((v, i) => v - i / 2));
+  const slot = wg.train.adam(0.1);
+  slot.applyGradients({ [a.name]: g });
+  const m = slot.getWeights().find((w) => w.name === `${a.name}/m`)!.tensor;
+  assertThrows(() => slot.applyGradients({ [a.name]: m }), Error, "the gradient of 'opt_alias_a' is one of");
+  assertEquals(slot.iterations, 1);
+  [a, b, c, g, aView].forEach((t) => t.dispose());
+  optimizer.dispose();
+  slot.dispose();
+});

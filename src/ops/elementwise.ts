@@ -85,7 +85,8 @@ export function activationAndBiasGrads(
   bias: Tensor,
 ): [Tensor, Tensor] {
   const n = bias.size, rows = dy.size / n;
-  if (!texturesPay(dy) || n % 4 !== 0 || rows > BIAS_GRAD_MAX_ROWS) {
+  // (n / 32 workgroups of 8 lanes: within the 65,535 a dispatch may have along x)
+  if (!texturesPay(dy) || n % 4 !== 0 || rows > BIAS_GRAD_MAX_ROWS || n > 65535 * 32) {
     const dz = activationGradFromOutput(activation, y, dy, alpha);
     return [dz, sumTo(dz, bias.shape)];
   }

@@ -1,8 +1,9 @@
 /**
  * Optimizers with TensorFlow.js's interface (`minimize`, `applyGradients`,
  * `getWeights`/`setWeights`) and Keras's update rules and defaults. Updates
- * are in-place kernels, one per large variable and one per group of small
- * ones; `applyGradients` ends the training step with one submit.
+ * are in-place kernels, each over a group of variables (up to 8, as the
+ * adapter's storage bindings allow) or, on llvmpipe, over one large variable
+ * read from textures; `applyGradients` ends the training step with one submit.
  */
 import {
   bindingsPerVariable,
@@ -127,7 +128,32 @@ export class Optimizer {
     const entries = Array.isArray(grads)
       ? (grads as readonly NamedTensor[]).map((g) => [g.name, g.tensor] as const)
       : Object.entries(grads as Record<string, Tensor>);
-    const updates = checkedUpdates(entries);
+    const gpu = runtime();
+    // Untracked views keep every gradient's buffer shared while the variables are made exclusive: a
+    // gradient that is a variable of this call (or a view of one) keeps its values in the old buffer, so no
+    // dispatch reads a buffer it also writes (a grouped dispatch doing so would be invalid, and skipped).
+    const updates = checkedUpdates(entries).map(({ v, grad }) => ({
+      v,
+      gradient: grad.view(grad.shape, false),
+    }));
+    const planned = updates.map(({ v, gradient }) => ({
+      size: v.size,
+      weights: v.exclusiveBuffer(),
+      slots: this.#slotsOf(v).map((s) => s.buffer),
+      grad: gradient.buffer,
+      // On llvmpipe, reading texture copies is ~3x faster than storage loads (shaders/optimizers.ts),
+      // except for small variables (biases), where the four copies cost more than they save.
+      texture: gpu.ctx.isFallbackAdapter && v.size >= TEXTURE_MIN_FLOATS && v.size <= gpu.textures.maxFloats,
+    }));
+    const release = () => updates.forEach(({ gradient }) => gradient.dispose());
+    const written = new Set(planned.flatMap((u) => [u.weights, ...u.slots]));
+    const slotGradient = planned.findIndex((u) => written.has(u.grad));
+    if (slotGradient >= 0) {
+      release();
+      throw new Error(
+        `applyGradients: the gradient of '${updates[slotGradient].v.name}' is one of this optimizer's slots`,
+      );
+    }
     this.iterations++;
     const c = this.config;
     const t = this.iterations;
@@ -143,33 +169,16 @@ export class Optimizer {
       alphaT,
       nesterov: c.nesterov ? 1 : 0,
     };
-    const gpu = runtime();
-    const grouped: { buffers: GPUBuffer[]; size: number }[] = [];
-    for (const { v, grad } of updates) {
-      const slots = this.#slotsOf(v).map((s) => s.buffer);
-      // Exclusive: a tensor sharing the variable's buffer (a gradient that is a view of it) keeps the
-      // old values, so no dispatch reads a buffer it also writes.
-      const weights = v.exclusiveBuffer();
-      // On llvmpipe, reading texture copies is ~3x faster than storage loads (shaders/optimizers.ts),
-      // except for small variables (biases), where the four copies cost more than they save.
-      const texture = gpu.ctx.isFallbackAdapter && v.size >= TEXTURE_MIN_FLOATS &&
-        v.size <= gpu.textures.maxFloats;
-      if (!texture) {
-        grouped.push({ buffers: [weights, ...slots, grad.buffer], size: v.size });
-        continue;
-      }
+    for (const { size, weights, slots, grad } of planned.filter((u) => u.texture)) {
       gpu.dispatch(
         optimizerKernel,
-        { kind: this.kind, texture, count: 1 },
-        [
-          weights,
-          ...slots,
-          ...[weights, grad.buffer, ...slots].map((b) => gpu.texture(b, Math.ceil(v.size / 4) * 4)),
-        ],
-        { n: v.size, ends: [], ...uniforms },
-        grid1D(Math.ceil(v.size / 4)),
+        { kind: this.kind, texture: true, count: 1 },
+        [weights, ...slots, ...[weights, grad, ...slots].map((b) => gpu.texture(b, Math.ceil(size / 4) * 4))],
+        { n: size, ends: [], ...uniforms },
+        grid1D(Math.ceil(size / 4)),
       );
     }
+    const grouped = planned.filter((u) => !u.texture);
     const perDispatch = Math.max(
       1,
       Math.min(
@@ -184,12 +193,13 @@ export class Optimizer {
       gpu.dispatch(
         optimizerKernel,
         { kind: this.kind, texture: false, count: group.length },
-        group.flatMap((u) => u.buffers),
+        group.flatMap((u) => [u.weights, ...u.slots, u.grad]),
         { n: ends.at(-1)!, ends, ...uniforms },
         grid1D(ends.at(-1)!),
       );
     }
-    runtime().flush();
+    release();
+    gpu.flush();
   }
 
   /** The iteration count (as a scalar named "iter") and every slot tensor, named `<variable>/<slot>`. */

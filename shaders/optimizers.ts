@@ -1,8 +1,9 @@
 /**
  * In-place optimizer updates: a dispatch rewrites the weights w and the
- * optimizer's slot tensors (s0, s1, ...) of one large variable, or of a group
- * of small ones, from the gradients g. The formulas are Keras's
- * (keras/optimizers/*.py), so the same hyperparameters train the same way.
+ * optimizer's slot tensors (s0, s1, ...) of a group of variables (or, on
+ * llvmpipe, of one large variable read from textures) from the gradients g.
+ * The formulas are Keras's (keras/optimizers/*.py), so the same
+ * hyperparameters train the same way.
  */
 import type { Kernel } from "../src/gpu/kernel.ts";
 import { AT8, LINEAR_INDEX, TEXEL, WG_1D } from "./_wgsl.ts";
@@ -123,7 +124,7 @@ export const optimizerKernel: Kernel<OptimizerVariant> = {
   source: ({ kind, texture, count }) => {
     const { slots, update } = OPTIMIZER_UPDATES[kind];
     const range = [...Array(slots).keys()];
-    // The update of element j of variable v, reading w, g and the slots from `read(name, v)`.
+    // The update of element j of variable v; `read(buffer, texture)` reads w, g or a slot at j.
     const body = (v: number, read: (buffer: string, copy: string) => string) => `
     let g = ${read(`grads${v}`, "grads")};
     var w = ${read(`weights${v}`, "weightsIn")};

@@ -34,7 +34,14 @@ export type FusedActivation = "linear" | "relu" | "sigmoid" | "tanh" | "elu" | "
  * The GEMM implementations ops/matmul.ts chooses from: the storage kernel, the
  * uniform-window one, and the texture one with 8x16 or 16x32 outputs per invocation.
  */
-export const GEMM_PLANS = ["storage", "uniform", "windowed", "texture8x16", "texture16x32"] as const;
+export const GEMM_PLANS = [
+  "storage",
+  "uniform",
+  "windowed",
+  "texture8x16",
+  "texture16x32",
+  "texture32x32",
+] as const;
 /** One of GEMM_PLANS. */
 export type GemmPlan = (typeof GEMM_PLANS)[number];
 

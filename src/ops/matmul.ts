@@ -84,6 +84,7 @@ const GEMMS: Record<GemmPlan, (g: Gemm) => void> = {
   windowed: (g) => windowedGemm(g),
   texture8x16: (g) => textureGemm(g, 8, 16),
   texture16x32: (g) => textureGemm(g, 16, 32),
+  texture32x32: (g) => textureGemm(g, 32, 32),
 };
 
 /** M·N·K from which a product is autotuned; below, one dispatch's fixed cost dominates every path. */
@@ -94,6 +95,12 @@ const TUNED_MIN_WORK = 1 << 18;
  * (at batch 256 the MLP's h·W2 and hᵀ·dY, whose h no longer fits a uniform window: texture8x16 vs storage).
  */
 const QUICK_TUNING_BELOW = 1 << 20;
+/**
+ * M·N·K from which the 32x32 texture tile is a candidate: its first LLVM compile takes ~17 s a variant here
+ * (then Mesa's disk cache has it), for ~20% on the MLP's dW1 = Xᵀ·dH (784x128x128, K short: fewer,
+ * larger tiles amortize each invocation's fixed work) and nothing on its forward (bench/gemm_variants.md v12).
+ */
+const LARGE_TILE_MIN_WORK = 1 << 23;
 
 /**
  * Which GEMM runs (numbers: bench/gemm_variants.md). On llvmpipe a storage
@@ -122,6 +129,7 @@ function gemmPlan(g: Gemm): GemmPlan {
     windowed: windowedFits(dims),
     texture8x16: texture,
     texture16x32: texture,
+    texture32x32: texture,
   };
   const forced = gemmConfig.path;
   if (forced !== "auto") return takes[forced] ? forced : "storage";
@@ -137,7 +145,8 @@ function gemmPlan(g: Gemm): GemmPlan {
   const quick = M * N * K * batch < QUICK_TUNING_BELOW;
   const choice = tunedChoice(key, fallback, () => ({
     candidates: GEMM_PLANS.filter((plan) =>
-      takes[plan] && !(quick && (plan === "windowed" || plan === "texture16x32"))
+      takes[plan] && !(quick && (plan === "windowed" || plan === "texture16x32")) &&
+      (plan !== "texture32x32" || M * N * K * batch >= LARGE_TILE_MIN_WORK)
     ),
     reps: Math.max(1, Math.min(200, Math.round(2e8 / (2 * M * N * K * batch)))),
     setup: () => {

@@ -217,11 +217,18 @@ for (const path of ["storage", "uniform", "windowed", "texture8x16"] as const) {
 }
 
 /**
- * relu(op(A)·op(B) + bias) on the forced texture16x32 path, for each [transposeA, transposeB] layout, against
- * the float64 reference exactly: small integers make every partial sum exact in float32.
+ * relu(op(A)·op(B) + bias) on a forced texture path, for each [transposeA, transposeB] layout, against the
+ * float64 reference exactly: small integers make every partial sum exact in float32.
  */
-async function assertExactTextureGemm(M: number, K: number, N: number, layouts: [boolean, boolean][]) {
-  gemmConfig.path = "texture16x32";
+async function assertExactTextureGemm(
+  M: number,
+  K: number,
+  N: number,
+  layouts: [boolean, boolean][],
+  path: "texture16x32" | "texture32x32" = "texture16x32",
+) {
+  gemmConfig.path = path;
+  const copies = runtime().textureCopies;
   try {
     for (const [transposeA, transposeB] of layouts) {
       const rng = new Random(M + K + (transposeA ? 1 : 0) + (transposeB ? 2 : 0));
@@ -240,6 +247,7 @@ async function assertExactTextureGemm(M: number, K: number, N: number, layouts: 
       );
       for (const t of [a, b, bias, got]) t.dispose();
     }
+    assert(runtime().textureCopies > copies, "the texture path never ran");
   } finally {
     gemmConfig.path = "auto";
   }
@@ -248,6 +256,11 @@ async function assertExactTextureGemm(M: number, K: number, N: number, layouts: 
 // [false, false] and [true, true] take each of the kernel's two ways to read A and B.
 Deno.test("fusedMatMul, texture16x32 GEMM: both operand layouts, against the float64 reference", () =>
   assertExactTextureGemm(36, 20, 68, [[false, false], [true, true]]));
+
+// 36 x 68 in 32x32 tiles: a partial row block and a partial column block (the first LLVM compile of each
+// layout takes ~17 s here).
+Deno.test("fusedMatMul, texture32x32 GEMM: both operand layouts, against the float64 reference", () =>
+  assertExactTextureGemm(36, 20, 68, [[false, false], [true, true]], "texture32x32"));
 
 // 2 tiles of 16x32 and K = 203: 3 slices of 68 k's (K padded to 204), added up with bias and relu after.
 Deno.test("fusedMatMul, texture GEMM with K split into slices (few tiles, long K): exact, all layouts", () =>

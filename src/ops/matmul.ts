@@ -114,7 +114,8 @@ const LARGE_TILE_MIN_WORK = 1 << 23;
  *
  * Products of at least TUNED_MIN_WORK are autotuned (src/gpu/autotune.ts)
  * among the implementations that can take them (the quick-to-compile ones
- * below QUICK_TUNING_BELOW); until tuned, and below that size, llvmpipe takes
+ * below QUICK_TUNING_BELOW, the 32x32 texture tile only from
+ * LARGE_TILE_MIN_WORK); until tuned, and below that size, llvmpipe takes
  * the windowed path for large products, the uniform one where both operands
  * fit a 64 KiB window, everything else the storage one. `gemmConfig.path`
  * forces a path.

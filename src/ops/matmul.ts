@@ -90,17 +90,18 @@ const GEMMS: Record<GemmPlan, (g: Gemm) => void> = {
 /** M·N·K from which a product is autotuned; below, one dispatch's fixed cost dominates every path. */
 const TUNED_MIN_WORK = 1 << 18;
 /**
- * Below this M·N·K only the candidates that compile in about a second are timed: a 16x32 texture tile or
- * the windowed kernels take several seconds of LLVM the first time, for products of a millisecond or less
- * (at batch 256 the MLP's h·W2 and hᵀ·dY, whose h no longer fits a uniform window: texture8x16 vs storage).
+ * M·N·K from which a GEMM that is slow to compile the first time (LLVM on llvmpipe; Mesa's disk cache keeps
+ * it after) is a tuning candidate; the others compile in about a second. The 16x32 texture tile and the
+ * windowed kernels take several seconds, not worth it for products of a millisecond or less (at batch 256
+ * the MLP's h·W2 and hᵀ·dY, whose h no longer fits a uniform window: texture8x16 vs storage). The 32x32
+ * tile takes ~17 s a variant, for ~20% on the MLP's dW1 = Xᵀ·dH (784x128x128, K short: fewer, larger tiles
+ * amortize each invocation's fixed work) and nothing on its forward (bench/gemm_variants.md v12).
  */
-const QUICK_TUNING_BELOW = 1 << 20;
-/**
- * M·N·K from which the 32x32 texture tile is a candidate: its first LLVM compile takes ~17 s a variant here
- * (then Mesa's disk cache has it), for ~20% on the MLP's dW1 = Xᵀ·dH (784x128x128, K short: fewer,
- * larger tiles amortize each invocation's fixed work) and nothing on its forward (bench/gemm_variants.md v12).
- */
-const LARGE_TILE_MIN_WORK = 1 << 23;
+const CANDIDATE_MIN_WORK: Partial<Record<GemmPlan, number>> = {
+  windowed: 1 << 20,
+  texture16x32: 1 << 20,
+  texture32x32: 1 << 23,
+};
 
 /**
  * Which GEMM runs (numbers: bench/gemm_variants.md). On llvmpipe a storage
@@ -113,10 +114,9 @@ const LARGE_TILE_MIN_WORK = 1 << 23;
  * 4x4 per thread in 16x16 workgroups is the usual winner.
  *
  * Products of at least TUNED_MIN_WORK are autotuned (src/gpu/autotune.ts)
- * among the implementations that can take them (the quick-to-compile ones
- * below QUICK_TUNING_BELOW, the 32x32 texture tile only from
- * LARGE_TILE_MIN_WORK); until tuned, and below that size, llvmpipe takes
- * the windowed path for large products, the uniform one where both operands
+ * among the implementations that can take them (those slow to compile only
+ * from their CANDIDATE_MIN_WORK); until tuned, and below that size, llvmpipe
+ * takes the windowed path for large products, the uniform one where both operands
  * fit a 64 KiB window, everything else the storage one. `gemmConfig.path`
  * forces a path.
  */
@@ -140,16 +140,13 @@ function gemmPlan(g: Gemm): GemmPlan {
     ? "uniform"
     : "storage";
   const { M, N, K, batch } = dims;
-  if (M * N * K * batch < TUNED_MIN_WORK) return fallback;
+  const work = M * N * K * batch;
+  if (work < TUNED_MIN_WORK) return fallback;
   const key = `gemm/${transposeA ? "t" : "n"}${transposeB ? "t" : "n"}/${batch}/` +
     [M, N, K].map((n) => 2 ** Math.ceil(Math.log2(n))).join("x");
-  const quick = M * N * K * batch < QUICK_TUNING_BELOW;
   const choice = tunedChoice(key, fallback, () => ({
-    candidates: GEMM_PLANS.filter((plan) =>
-      takes[plan] && !(quick && (plan === "windowed" || plan === "texture16x32")) &&
-      (plan !== "texture32x32" || M * N * K * batch >= LARGE_TILE_MIN_WORK)
-    ),
-    reps: Math.max(1, Math.min(200, Math.round(2e8 / (2 * M * N * K * batch)))),
+    candidates: GEMM_PLANS.filter((plan) => takes[plan] && work >= (CANDIDATE_MIN_WORK[plan] ?? 0)),
+    reps: Math.max(1, Math.min(200, Math.round(2e8 / (2 * work)))),
     setup: () => {
       const a = randomNormal(g.a.shape, 0, 1, 1), b = randomNormal(g.b.shape, 0, 1, 2);
       const c = empty(dims.outShape);

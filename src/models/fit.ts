@@ -55,6 +55,12 @@ export interface ModelFitArgs {
 
 /** Minimum time between readbacks of the running metrics, ms (~10 progress updates a second). */
 const READ_INTERVAL_MS = 100;
+/**
+ * A readback's promise settles ~11 ms after it starts whatever the GPU does (Deno polls the
+ * device every 10 ms); awaited this long after it started, it costs ~0.1 ms. So fit starts a
+ * live read, goes on training, and awaits it at the first step this much later.
+ */
+const READ_LATENCY_MS = 15;
 /** At most this many epochs' sums wait on the GPU to be read back together (see fitModel). */
 const MAX_DEFERRED_EPOCHS = 256;
 
@@ -334,6 +340,15 @@ async function fitLoop(model: Sequential, x: ModelData, y: ModelData, args: Mode
       await emit("onEpochBegin", epoch);
       let seen = 0, lastRead = performance.now();
       let batchLogs: Logs = {};
+      // A live read in flight: the sums as they stood after `step` steps of `seen` examples.
+      let live: { values: Promise<Float32Array>; started: number; step: number; seen: number } | null = null;
+      const finishLiveRead = async () => {
+        if (live === null) return;
+        const { values, step, seen } = live;
+        live = null;
+        batchLogs = logsOf(await values, base, seen);
+        progress.update(step, batchLogs);
+      };
       for (let step = 0; step < steps; step++) {
         const start = step * batchSize, count = Math.min(batchSize, xs.n - start);
         await emit("onBatchBegin", step, { batch: step, size: count });
@@ -348,14 +363,18 @@ async function fitLoop(model: Sequential, x: ModelData, y: ModelData, args: Mode
         // The first step named the products worth tuning; later steps run the winners.
         if (tuningPending()) await tune();
         seen += count;
-        if (liveReads && performance.now() - lastRead >= READ_INTERVAL_MS) {
-          batchLogs = logsOf(await sums.data() as Float32Array, base, seen);
-          lastRead = performance.now();
-          progress.update(step + 1, batchLogs);
+        const now = performance.now();
+        if (live !== null && now - live.started >= READ_LATENCY_MS) await finishLiveRead();
+        else if (liveReads && live === null && now - lastRead >= READ_INTERVAL_MS) {
+          const values = sums.data() as Promise<Float32Array>;
+          values.catch(() => {}); // awaited by finishLiveRead; a step that throws first must not leave it unhandled
+          live = { values, started: now, step: step + 1, seen };
+          lastRead = now;
         }
         await emit("onBatchEnd", step, { batch: step, size: count, ...batchLogs });
         if (model.stopTraining) break;
       }
+      await finishLiveRead();
       if (valX && valY) evaluateBatches(model, plan, valX, valY, valBatchSize, sums, base + k);
       pending.push({ epoch, seen });
       if (pending.length === chunk || epoch === epochs - 1 || model.stopTraining) await endEpochs();

@@ -70,6 +70,35 @@ Deno.test("GPU memory after epoch 1 equals after epoch 5 (dropout, validation, a
   model.dispose();
 });
 
+Deno.test("onBatchEnd logs are the running means as of a read that overlapped later steps", async () => {
+  // lr 0 and identical examples: every batch has the same loss, so every running mean is that loss
+  // exactly, and a read paired with a later step's example count would show a smaller one.
+  const n = 4 * 60;
+  const x = wg.tensor(Array.from({ length: n }, () => [0.5, -0.3]));
+  const labels = wg.tensor(new Array(n).fill(1), [n], "int32");
+  const model = classifier(2);
+  model.compile({ optimizer: wg.train.sgd(0), loss: "sparseCategoricalCrossentropy" });
+  const logged: number[] = [];
+  const history = await model.fit(x, labels, {
+    epochs: 1,
+    batchSize: 4,
+    verbose: 0,
+    shuffle: false,
+    callbacks: {
+      // >= 3 ms a step: 60 steps outlast the 100 ms between reads and the ~11 ms each takes.
+      onBatchEnd: async (_, logs) => {
+        if (logs?.loss !== undefined) logged.push(logs.loss);
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      },
+    },
+  });
+  assert(logged.length > 0, "no live read reached onBatchEnd");
+  for (const loss of logged) assertAlmostEquals(loss, history.history.loss[0], 1e-5);
+  model.dispose();
+  x.dispose();
+  labels.dispose();
+});
+
 Deno.test("validationSplit validates on the last fraction of the examples, as Keras", async () => {
   const { x, labels } = blobs(40, 2);
   const model = classifier(2);

@@ -27,13 +27,14 @@ export class TexturePool {
   /** Bytes of all textures alive (they are never destroyed: a step reuses its textures). */
   numBytes = 0;
 
+  /** The most texture rows, and floats, one texture holds on this device (read once: `limits` is a native call). */
+  readonly #maxRows: number;
+  readonly maxFloats: number;
+
   constructor(device: GPUDevice) {
     this.#device = device;
-  }
-
-  /** The most floats one texture holds on this device. */
-  get maxFloats(): number {
-    return this.#device.limits.maxTextureDimension2D * TEXTURE_LINE * 4;
+    this.#maxRows = device.limits.maxTextureDimension2D;
+    this.maxFloats = this.#maxRows * TEXTURE_LINE * 4;
   }
 
   /**
@@ -79,7 +80,7 @@ export class TexturePool {
   #acquire(rows: number): PooledTexture {
     const height = Math.min(
       2 ** Math.ceil(Math.log2(Math.max(1, rows))),
-      this.#device.limits.maxTextureDimension2D,
+      this.#maxRows,
     );
     const free = this.#free.get(height)?.pop();
     if (free) return free;

@@ -49,13 +49,15 @@ import { sum } from "./reduce.ts";
  * kernels where they fit on llvmpipe, else the implicit GEMM with the filter in
  * uniform blocks when it fits them, else im2col + GEMM; "texture", "uniform",
  * "im2col" force one where it can run.
- * `tm`, `tc`: tile overrides; `band: false`: never read images through uniform windows.
+ * `tm`, `tc`: tile overrides; `band: false`: never read images through uniform windows;
+ * `textureTm`: rows per invocation of the texture forward and input gradient (see textureTm).
  */
 export const convConfig: {
   algorithm: "auto" | "texture" | "uniform" | "im2col";
   tm?: number;
   tc?: number;
   band?: boolean;
+  textureTm?: 16 | 32;
 } = {
   algorithm: "auto",
 };
@@ -382,8 +384,24 @@ export function textureConvFits(x: Tensor, filterShape: Shape, g: Window2D): boo
     g.N * g.OH * g.OW > 0 && Math.max(x.size, KH * KW * C * F, g.N * g.OH * g.OW * F) <= maxFloats;
 }
 
-const TEXTURE_TM = 16;
 const textureTn = (cols: number) => (cols >= 32 ? 32 : cols >= 16 ? 16 : 8);
+/** Rows per invocation of the texture filter gradient, and of small convs' other kernels. */
+const TEXTURE_TM = 16;
+/** M·N·K from which llvmpipe's texture forward and input gradient take 32 rows per invocation. */
+const LARGE_TILE_MIN_WORK = 1 << 23;
+
+/**
+ * Rows per invocation of a texture conv kernel. On llvmpipe 32 rows halve the
+ * texel loads per FMA: the Keras MNIST CNN's conv2 forward and input gradient
+ * ran 15% and 23% faster (bench/conv_variants.md, v10), its filter gradient no
+ * faster (16 there). Small convs keep 16: a 32-row variant's first LLVM compile
+ * takes ~15 s more.
+ */
+function textureTm(mode: ConvTextureMode, M: number, N: number, K: number): number {
+  if (mode === "filterGrad") return TEXTURE_TM;
+  if (convConfig.textureTm !== undefined) return convConfig.textureTm;
+  return runtime().ctx.isFallbackAdapter && M * N * K >= LARGE_TILE_MIN_WORK ? 32 : TEXTURE_TM;
+}
 
 /** The activation whose derivative the filter gradient applies to dy on the fly, and y. */
 export interface FusedGrad {
@@ -406,10 +424,12 @@ function dispatchTextureConv(
   fused?: FusedGrad,
 ): void {
   const gpu = runtime();
+  // The sum per output: KH·KW·C products forward, KH·KW·F for the input gradient.
+  const K = g.KH * g.KW * (mode === "inputGrad" ? F : g.C);
   const variant: ConvTextureVariant = {
     mode,
     activation,
-    tm: TEXTURE_TM,
+    tm: textureTm(mode, dims.M, dims.N, K),
     tn: textureTn(dims.N),
     unitStride: g.SH === 1 && g.SW === 1,
     inside: mode === "filterGrad" && windowsInside(g),

@@ -227,6 +227,36 @@ for (const algorithm of ["uniform", "texture", "im2col"] as const) {
   });
 }
 
+// Large convs on llvmpipe run the texture forward and dx kernels with 32 rows per invocation (textureTm),
+// forced here on small images: C = F = 32 as the MNIST CNN's conv2 (its kernels, 32x32/s1/vec), M = 42 and
+// 40 rows (a partial row block); the filter gradient keeps 16. The first LLVM compile of each takes ~20 s.
+const largeTile = spec("fusedConv2d, texture kernels with 32 rows per invocation", ["relu"], ints, halves);
+const largeTileCases = [[1, 7, 6, "same"], [2, 6, 6, "valid"]].map(([n, h, w, pad], i) =>
+  described<ConvParams>({
+    xs: [
+      fill([n as number, h as number, w as number, 32], ints, new Random(30 + i)),
+      fill([3, 3, 32, 32], ints, new Random(40 + i)),
+      fill([32], halves, new Random(50 + i)),
+    ],
+    params: { strides: [1, 1], pad: pad as "same" | "valid", activation: "relu", alpha: 0.2 },
+    seed: 60 + i,
+  })
+);
+largeTile.cases = fc.constantFrom(...largeTileCases);
+largeTile.numRuns = largeTileCases.length;
+Deno.test(`${largeTile.name}: forward = float64 reference, gradients = central differences`, async () => {
+  convConfig.algorithm = "texture";
+  convConfig.textureTm = 32;
+  const copies = runtime().textureCopies;
+  try {
+    await checkOp(largeTile);
+    assert(runtime().textureCopies > copies, "the texture kernels never ran");
+  } finally {
+    convConfig.algorithm = "auto";
+    convConfig.textureTm = undefined;
+  }
+});
+
 Deno.test("conv2d 'same' pads as TensorFlow: the odd padding pixel goes bottom/right", async () => {
   // 4x4 image 1..16, 2x2 filter of ones, stride 1: padding 1 in total, all of it after the input.
   const x = tensor(Array.from({ length: 16 }, (_, i) => i + 1), [1, 4, 4, 1]);

@@ -365,7 +365,8 @@ async function fitLoop(model: Sequential, x: ModelData, y: ModelData, args: Mode
         seen += count;
         const now = performance.now();
         if (live !== null && now - live.started >= READ_LATENCY_MS) await finishLiveRead();
-        else if (liveReads && live === null && now - lastRead >= READ_INTERVAL_MS) {
+        // A step longer than the interval finishes one read and starts the next.
+        if (liveReads && live === null && now - lastRead >= READ_INTERVAL_MS) {
           const values = sums.data() as Promise<Float32Array>;
           values.catch(() => {}); // awaited by finishLiveRead; a step that throws first must not leave it unhandled
           live = { values, started: now, step: step + 1, seen };

@@ -392,15 +392,17 @@ const LARGE_TILE_MIN_WORK = 1 << 23;
 
 /**
  * Rows per invocation of a texture conv kernel. On llvmpipe 32 rows halve the
- * texel loads per FMA: the Keras MNIST CNN's conv2 forward and input gradient
- * ran 15% and 23% faster (bench/conv_variants.md, v10), its filter gradient no
- * faster (16 there). Small convs keep 16: a 32-row variant's first LLVM compile
- * takes ~15 s more.
+ * filter's texel loads per FMA: the Keras MNIST CNN's conv2 forward and input
+ * gradient took 15% and 23% less time (bench/conv_variants.md, v11), its filter
+ * gradient no less (16 there). Small convs keep 16 (a 32-row variant's first
+ * LLVM compile takes ~15 s more), and so do images read a float at a time
+ * (scalarC: C = 1 or 3), where 32 rows were not measured.
  */
-function textureTm(mode: ConvTextureMode, M: number, N: number, K: number): number {
+function textureTm(mode: ConvTextureMode, scalarC: boolean, M: number, N: number, K: number): number {
   if (mode === "filterGrad") return TEXTURE_TM;
   if (convConfig.textureTm !== undefined) return convConfig.textureTm;
-  return runtime().ctx.isFallbackAdapter && M * N * K >= LARGE_TILE_MIN_WORK ? 32 : TEXTURE_TM;
+  const large = !scalarC && M * N * K >= LARGE_TILE_MIN_WORK;
+  return runtime().ctx.isFallbackAdapter && large ? 32 : TEXTURE_TM;
 }
 
 /** The activation whose derivative the filter gradient applies to dy on the fly, and y. */
@@ -426,14 +428,15 @@ function dispatchTextureConv(
   const gpu = runtime();
   // The sum per output: KH·KW·C products forward, KH·KW·F for the input gradient.
   const K = g.KH * g.KW * (mode === "inputGrad" ? F : g.C);
+  const scalarC = mode !== "inputGrad" && g.C % 4 !== 0;
   const variant: ConvTextureVariant = {
     mode,
     activation,
-    tm: textureTm(mode, dims.M, dims.N, K),
+    tm: textureTm(mode, scalarC, dims.M, dims.N, K),
     tn: textureTn(dims.N),
     unitStride: g.SH === 1 && g.SW === 1,
     inside: mode === "filterGrad" && windowsInside(g),
-    scalarC: mode !== "inputGrad" && g.C % 4 !== 0,
+    scalarC,
     gradOf: fused?.activation,
     vecOut: dims.N % 4 === 0,
   };

@@ -2,14 +2,12 @@
  * The adapter's arithmetic ceiling: GFLOP/s of a kernel that does nothing but
  * FMAs on registers (no loads; one store per invocation), so no GEMM on this
  * adapter can beat it. On llvmpipe it measures what LLVM's SoA code gets out
- * of the CPU's vector units; bench/gemm_variants.md compares GEMMs with it.
- * Raw WebGPU, not the engine's runtime: only the adapter is measured.
+ * of the CPU's vector units; bench/gemm_variants.md compares GEMMs with it,
+ * and the peer benchmark prints it next to its matMul rows. Raw WebGPU
+ * pipelines, not the engine's kernels: only the adapter is measured.
  *
- * `deno run --allow-env bench/fma_ceiling.ts`
+ * `deno run --allow-env bench/fma_ceiling.ts [iterations]`
  */
-const adapter = await navigator.gpu.requestAdapter();
-if (adapter === null) throw new Error("no WebGPU adapter (see README.md: Getting an adapter)");
-const device = await adapter.requestDevice();
 const WORKGROUPS = 64, INVOCATIONS = WORKGROUPS * 64;
 /** FMAs per chain per loop trip: 8 measured ~10-20% above 1 (the loop's own work amortized). */
 const UNROLL = 8;
@@ -36,8 +34,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
 }
 
-/** Best GFLOP/s of 3 timed submits, each of `iterations` loop trips (the first submit compiles and warms). */
-async function gflops(accumulators: number, iterations: number): Promise<number> {
+/**
+ * Best GFLOP/s of 3 timed submits of `accumulators` FMA chains per invocation, each of `iterations`
+ * loop trips (the first submit compiles and warms). The default takes ~1 s a submit on llvmpipe here;
+ * a GPU finishes it in milliseconds (raise `iterations` there).
+ */
+export async function fmaGflops(device: GPUDevice, accumulators = 8, iterations = 2048): Promise<number> {
   const pipeline = device.createComputePipeline({
     layout: "auto",
     compute: { module: device.createShaderModule({ code: source(accumulators) }), entryPoint: "main" },
@@ -68,11 +70,18 @@ async function gflops(accumulators: number, iterations: number): Promise<number>
   return (INVOCATIONS * iterations * UNROLL * accumulators * 8) / best / 1e6;
 }
 
-const info = adapter.info;
-console.log(`adapter: ${info.description || info.vendor}, ${navigator.hardwareConcurrency} CPU threads`);
-// Enough iterations for ~1 s a run on llvmpipe here; a GPU finishes in milliseconds (raise them there).
-const iterations = Number(Deno.args[0] ?? 2048);
-for (const accumulators of [8, 16, 32]) {
-  const value = await gflops(accumulators, Math.round(iterations * 8 / accumulators));
-  console.log(`${accumulators} vec4 FMA chains per invocation: ${value.toFixed(1)} GFLOP/s`);
+if (import.meta.main) {
+  const adapter = await navigator.gpu.requestAdapter();
+  if (adapter === null) throw new Error("no WebGPU adapter (see README.md: Getting an adapter)");
+  const device = await adapter.requestDevice();
+  console.log(
+    `adapter: ${
+      adapter.info.description || adapter.info.vendor
+    }, ${navigator.hardwareConcurrency} CPU threads`,
+  );
+  const iterations = Number(Deno.args[0] ?? 2048);
+  for (const accumulators of [8, 16, 32]) {
+    const value = await fmaGflops(device, accumulators, Math.round(iterations * 8 / accumulators));
+    console.log(`${accumulators} vec4 FMA chains per invocation: ${value.toFixed(1)} GFLOP/s`);
+  }
 }

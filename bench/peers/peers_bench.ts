@@ -15,6 +15,8 @@
  */
 import { parseArgs } from "node:util";
 import { MNIST_CNN_CONV_LAYERS } from "../conv_bench.ts";
+import { fmaGflops } from "../fma_ceiling.ts";
+import { ready } from "../../src/gpu/runtime.ts";
 import { attempt, type Millis, SLOW_MS, type StepMillis, Unsupported } from "./_timing.ts";
 import { oursAdapter, oursConv, oursMatMul, oursTrain, type PeerModel } from "./ours.ts";
 import { type TfBackend, tfConv, tfMatMul, tfTrain, useBackend } from "./tfjs.ts";
@@ -123,7 +125,11 @@ function format(r: Row): string {
   return `| ${cols.join(" | ")} |`;
 }
 
+// The adapter's FMA-only GFLOP/s just before the matMul rows: no GEMM here can beat it (bench/fma_ceiling.ts).
+let fmaCeiling: number | null = null;
 if (only.has("matmul")) {
+  fmaCeiling = await fmaGflops((await ready()).device);
+  console.log(`adapter's FMA-only ceiling: ${fmaCeiling.toFixed(1)} GFLOP/s`);
   for (const n of [256, 512, 1024, 2048]) {
     // NOTE: at 2048 one untimed warm-up would cost tfjs webgpu ~85 s here; the kernels are compiled by then.
     const reps = n >= 2048 ? 1 : n >= 1024 ? 3 : 8;
@@ -182,6 +188,11 @@ const report = [
   `- adapter: ${adapter}`,
   `- peers: ${described.join("; ")}; same process, same adapter`,
   `- load average after the run (1, 5, 15 min): ${load}; 2 vCPUs shared with other jobs`,
+  ...(fmaCeiling === null ? [] : [
+    `- the adapter's FMA-only ceiling just before the matMul rows: ${
+      fmaCeiling.toFixed(1)
+    } GFLOP/s (bench/fma_ceiling.ts: no GEMM here can beat it)`,
+  ]),
   `- command: \`deno task bench:peers ${Deno.args.join(" ")}\``.replace(/ `$/, "`"),
   "",
   "Cells: wall ms per call or step (CPU ms of the whole process in brackets, all threads, llvmpipe's",

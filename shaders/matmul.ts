@@ -32,7 +32,8 @@ export type FusedActivation = "linear" | "relu" | "sigmoid" | "tanh" | "elu" | "
 
 /**
  * The GEMM implementations ops/matmul.ts chooses from: the storage kernel, the
- * uniform-window one, and the texture one with 8x16 or 16x32 outputs per invocation.
+ * uniform-window one, and the texture one with 8x16, 16x32, 32x32 or 32x64
+ * outputs per invocation.
  */
 export const GEMM_PLANS = [
   "storage",
@@ -41,6 +42,7 @@ export const GEMM_PLANS = [
   "texture8x16",
   "texture16x32",
   "texture32x32",
+  "texture32x64",
 ] as const;
 /** One of GEMM_PLANS. */
 export type GemmPlan = (typeof GEMM_PLANS)[number];

@@ -13,7 +13,7 @@
 import { runtime } from "./runtime.ts";
 
 /** Bump when kernels change, so that stored winners of old kernels are not trusted. */
-const TUNING_VERSION = 5;
+const TUNING_VERSION = 6;
 
 /** What `tune()` times for one problem class. */
 export interface TuningProblem {

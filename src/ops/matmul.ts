@@ -85,6 +85,7 @@ const GEMMS: Record<GemmPlan, (g: Gemm) => void> = {
   texture8x16: (g) => textureGemm(g, 8, 16),
   texture16x32: (g) => textureGemm(g, 16, 32),
   texture32x32: (g) => textureGemm(g, 32, 32),
+  texture32x64: (g) => textureGemm(g, 32, 64),
 };
 
 /** M·N·K from which a product is autotuned; below, one dispatch's fixed cost dominates every path. */
@@ -95,12 +96,15 @@ const TUNED_MIN_WORK = 1 << 18;
  * windowed kernels take several seconds, not worth it for products of a millisecond or less (at batch 256
  * the MLP's h·W2 and hᵀ·dY, whose h no longer fits a uniform window: texture8x16 vs storage). The 32x32
  * tile takes ~17 s a variant, for ~20% on the MLP's dW1 = Xᵀ·dH (784x128x128, K short: fewer, larger tiles
- * amortize each invocation's fixed work) and nothing on its forward (bench/gemm_variants.md v12).
+ * amortize each invocation's fixed work) and nothing on its forward (bench/gemm_variants.md v12). The 32x64
+ * tile takes ~60 s a variant, for 17-23% over 32x32 from 512³ to 2048³ (v14); from 512³ only, so that the
+ * CLI's models (the MLP's largest product: 784x128x256) never compile it.
  */
 const CANDIDATE_MIN_WORK: Partial<Record<GemmPlan, number>> = {
   windowed: 1 << 20,
   texture16x32: 1 << 20,
   texture32x32: 1 << 23,
+  texture32x64: 1 << 27,
 };
 
 /**
@@ -131,6 +135,7 @@ function gemmPlan(g: Gemm): GemmPlan {
     texture8x16: texture,
     texture16x32: texture,
     texture32x32: texture,
+    texture32x64: texture,
   };
   const forced = gemmConfig.path;
   if (forced !== "auto") return takes[forced] ? forced : "storage";

@@ -225,7 +225,7 @@ async function assertExactTextureGemm(
   K: number,
   N: number,
   layouts: [boolean, boolean][],
-  path: "texture16x32" | "texture32x32" = "texture16x32",
+  path: "texture16x32" | "texture32x32" | "texture32x64" = "texture16x32",
 ) {
   gemmConfig.path = path;
   const copies = runtime().textureCopies;
@@ -261,6 +261,11 @@ Deno.test("fusedMatMul, texture16x32 GEMM: both operand layouts, against the flo
 // layout takes ~17 s here).
 Deno.test("fusedMatMul, texture32x32 GEMM: both operand layouts, against the float64 reference", () =>
   assertExactTextureGemm(36, 20, 68, [[false, false], [true, true]], "texture32x32"));
+
+// 36 x 68 in 32x64 tiles: a partial row block and a partial column block (~60 s of LLVM per layout the first
+// time; the tile is a candidate only from 512³).
+Deno.test("fusedMatMul, texture32x64 GEMM: both operand layouts, against the float64 reference", () =>
+  assertExactTextureGemm(36, 20, 68, [[false, false], [true, true]], "texture32x64"));
 
 // 2 tiles of 16x32 and K = 203: 3 slices of 68 k's (K padded to 204), added up with bias and relu after.
 Deno.test("fusedMatMul, texture GEMM with K split into slices (few tiles, long K): exact, all layouts", () =>

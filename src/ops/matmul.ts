@@ -97,8 +97,8 @@ const TUNED_MIN_WORK = 1 << 18;
  * the MLP's h·W2 and hᵀ·dY, whose h no longer fits a uniform window: texture8x16 vs storage). The 32x32
  * tile takes ~17 s a variant, for ~20% on the MLP's dW1 = Xᵀ·dH (784x128x128, K short: fewer, larger tiles
  * amortize each invocation's fixed work) and nothing on its forward (bench/gemm_variants.md v12). The 32x64
- * tile takes ~60 s a variant, for 17-23% over 32x32 from 512³ to 2048³ (v14); from 512³ only, so that the
- * CLI's models (the MLP's largest product: 784x128x256) never compile it.
+ * tile takes ~60 s a variant, for 17-23% over 32x32 from 512³ to 2048³ (forced, v14); from 512³ only, so
+ * that the CLI's models at their default batch sizes (the MLP's largest product: 784x128x256) never compile it.
  */
 const CANDIDATE_MIN_WORK: Partial<Record<GemmPlan, number>> = {
   windowed: 1 << 20,

@@ -25,6 +25,19 @@ export class Unsupported {
   constructor(readonly reason: string) {}
 }
 
+/**
+ * Wraps `queue.submit` to report each call's start and its duration (on GL llvmpipe the commands run
+ * inside it), for ours.ts and profile_step.ts.
+ */
+export function timeSubmits(queue: GPUQueue, onSubmit: (start: number, ms: number) => void): void {
+  const submit = queue.submit.bind(queue);
+  queue.submit = (buffers: GPUCommandBuffer[]) => {
+    const start = performance.now();
+    submit(buffers);
+    onSubmit(start, performance.now() - start);
+  };
+}
+
 /** Past this many ms for the last warm-up round, a measurement times one call only. */
 export const SLOW_MS = 2000;
 

@@ -13,7 +13,7 @@ import { matMul } from "../../src/ops/matmul.ts";
 import type { Tensor } from "../../src/tensor.ts";
 import { convLayerGflops, type ConvLayerShape } from "../conv_bench.ts";
 import { adamTraining, type PeerModel } from "../_training.ts";
-import { type Millis, type StepMillis, timeReps } from "./_timing.ts";
+import { type Millis, type StepMillis, timeReps, timeSubmits } from "./_timing.ts";
 
 export type { PeerModel };
 
@@ -25,13 +25,7 @@ let wrapped = false;
 export async function oursAdapter(): Promise<string> {
   const rt = await ready();
   if (!wrapped) {
-    const queue = rt.device.queue;
-    const submit = queue.submit.bind(queue);
-    queue.submit = (buffers: GPUCommandBuffer[]) => {
-      const t0 = performance.now();
-      submit(buffers);
-      submitMs += performance.now() - t0;
-    };
+    timeSubmits(rt.device.queue, (_, ms) => submitMs += ms);
     wrapped = true;
   }
   const info = rt.ctx.adapterInfo;

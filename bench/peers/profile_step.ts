@@ -13,6 +13,7 @@
  */
 import { ready, Runtime, runtime } from "../../src/gpu/runtime.ts";
 import { type Kernel, kernelKey } from "../../src/gpu/kernel.ts";
+import { timeSubmits } from "./_timing.ts";
 import { adamTraining, type PeerModel } from "../_training.ts";
 
 const steps = Number(Deno.args[0] ?? 3); // the CNN's 436 passes a step: at most 4 steps fit the query set
@@ -69,15 +70,12 @@ async function readSlots(): Promise<{ label: string; ms: number }[]> {
 // The time each step first calls queue.submit (the end of its encoding), and the time spent inside submit
 // (on llvmpipe it runs the GL commands before it returns: the kernels, and the copies between passes).
 const queue = device.queue;
-const submit = queue.submit.bind(queue);
 let firstSubmitAt: number | null = null;
 let submitMs = 0;
-queue.submit = (buffers: GPUCommandBuffer[]) => {
-  const t0 = performance.now();
-  firstSubmitAt ??= t0;
-  submit(buffers);
-  submitMs += performance.now() - t0;
-};
+timeSubmits(queue, (start, ms) => {
+  firstSubmitAt ??= start;
+  submitMs += ms;
+});
 
 // Per-dispatch mode: label each pass with its kernel variant and submit after each dispatch.
 type Dispatch = Runtime["dispatch"];
